@@ -1,0 +1,1 @@
+"""Benchmarks for tornado_alf: ``python benchmarks/run.py [--quick]`` (see run.py)."""

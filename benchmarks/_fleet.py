@@ -1,0 +1,133 @@
+"""Fleet: N processes, each a cold client, sharing one RedisTokenStore on a real redis-server.
+
+The orchestrator (`fleet_rows`) starts the workers (``python -m benchmarks._fleet``),
+releases them at once, counts token requests at the auth server and Redis commands
+with ``INFO commandstats``. A worker reads its orders from stdin, one line each:
+its configuration (JSON), then ``go`` (cold fetches), ``warm`` (warm fetches), ``quit``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+from ._procs import AuthServerInfo, RedisServer, child_env, read_line, redis_server, stop
+from ._report import NOT_RUN, ROOT, Row, verdict
+
+TOKENS = "Fleet ({processes} processes x {cold} concurrent cold fetches, one RedisTokenStore): token requests"
+COMMANDS = "Fleet: Redis commands per warm request"
+
+
+def fleet_rows(server: AuthServerInfo, processes: int, cold: int, warm: int) -> list[Row]:
+    tokens = TOKENS.format(processes=processes, cold=cold)
+    try:
+        from tornado_alf import RedisTokenStore  # noqa: F401 - only whether it exists
+    except ImportError:
+        return not_run(tokens, "not run: RedisTokenStore missing")
+    with redis_server() as redis:
+        if redis is None:
+            return not_run(tokens, "not run: no redis-server on PATH")
+        data = _run(server, redis, processes, cold, warm)
+    return [
+        Row(tokens, str(data["token_requests"]), "exactly 1",
+            verdict(data["token_requests"] == 1 and data["cold_ok"] == processes * cold), data),
+        Row(COMMANDS, f"{data['commands_per_warm_request']:.3f} ({data['warm_requests']:,} warm requests)",
+            "0", verdict(data["warm_commands"] == 0), data),
+    ]
+
+
+def not_run(tokens: str, reason: str) -> list[Row]:
+    return [Row(tokens, reason, "exactly 1", NOT_RUN), Row(COMMANDS, reason, "0", NOT_RUN)]
+
+
+def _run(server: AuthServerInfo, redis: RedisServer, processes: int, cold: int, warm: int) -> dict[str, Any]:
+    config = json.dumps({"server": server.__dict__, "redis_port": redis.port, "cold": cold, "warm": warm})
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "benchmarks._fleet"], cwd=ROOT, env=child_env(),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        for _ in range(processes)
+    ]
+    try:
+        _order(workers, config, expect="ready")
+        before = server.token_requests()
+        cold_reports = [json.loads(line) for line in _order(workers, "go")]
+        token_requests = server.token_requests() - before
+        watcher = redis.client()
+        calls_before = redis.command_calls(watcher)
+        _order(workers, "warm")
+        calls_after = redis.command_calls(watcher)
+        watcher.close()
+        _order(workers, "quit", expect="bye")
+    finally:
+        for worker in workers:
+            stop(worker)
+    # Our own INFO is the only command of the watcher between the two snapshots.
+    delta = {name: calls - calls_before.get(name, 0) for name, calls in calls_after.items()}
+    delta = {name: count for name, count in delta.items() if count and name != "info"}
+    warm_requests = processes * warm
+    return {
+        "token_requests": token_requests,
+        "cold_ok": sum(report["ok"] for report in cold_reports),
+        "cold_seconds": [report["seconds"] for report in cold_reports],
+        "warm_requests": warm_requests,
+        "warm_commands": sum(delta.values()),
+        "warm_commands_by_name": delta,
+        "commands_per_warm_request": sum(delta.values()) / warm_requests,
+    }
+
+
+def _order(workers: list[subprocess.Popen[str]], line: str, expect: str = "") -> list[str]:
+    """Send ``line`` to every worker (all first, so they start together), then read one answer each."""
+    for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.write(line + "\n")
+        worker.stdin.flush()
+    answers = [read_line(worker, timeout=120).strip() for worker in workers]
+    if expect and any(answer != expect for answer in answers):
+        raise RuntimeError(f"fleet worker answered {answers!r}, expected {expect!r}")
+    return answers
+
+
+# -- the worker -------------------------------------------------------------------------------------
+
+async def _command() -> str:
+    return (await asyncio.to_thread(sys.stdin.readline)).strip()
+
+
+async def _worker() -> None:
+    import redis.asyncio
+
+    from tornado_alf import RedisTokenStore, TornadoClient
+
+    from ._load import configure_http, drive
+
+    config = json.loads(await _command())
+    server = AuthServerInfo(**config["server"])
+    configure_http(None)
+    store = RedisTokenStore(redis.asyncio.Redis(host="127.0.0.1", port=config["redis_port"]))
+    client = TornadoClient(server.token_endpoint, server.client_id, server.client_secret, token_storage=store)
+    print("ready", flush=True)
+    assert await _command() == "go"
+    start = time.perf_counter()
+    responses = await asyncio.wait_for(asyncio.gather(
+        *(client.fetch(server.resource_url, raise_error=False) for _ in range(config["cold"]))
+    ), 120)
+    seconds = time.perf_counter() - start
+    print(json.dumps({"ok": sum(r.code == 200 for r in responses), "seconds": seconds}), flush=True)
+    assert await _command() == "warm"
+    await drive(lambda: client.fetch(server.resource_url), config["warm"], 10)
+    print("done", flush=True)
+    assert await _command() == "quit"
+    client.close()
+    print("bye", flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(_worker())
+    sys.exit(0)

@@ -1,0 +1,143 @@
+"""The in-process measurements, each in its own event loop; each returns rows of the table."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
+
+from tornado_alf import TornadoClient
+
+from ._load import (
+    InstantHTTPClient,
+    bearer_headers,
+    configure_http,
+    drive,
+    interleaved,
+    raw_fetch,
+    timed,
+)
+from ._procs import AuthServerInfo
+from ._report import INFO, Paired, Row, noise_note, verdict
+
+VARIANTS = ["raw A", "tornado_alf", "raw B"]
+
+
+@dataclass(frozen=True)
+class Sizes:
+    repetitions: int
+    requests: dict[int, int]   # concurrency -> requests per variant per repetition
+    calls_no_network: int      # calls per variant per repetition, without a network
+    repetitions_no_network: int
+    callers: int               # herd and storm
+    steady_seconds: float
+    memory_requests: int
+    fleet_processes: int
+    fleet_cold: int
+    fleet_warm: int
+
+
+FULL = Sizes(7, {1: 1500, 64: 4000}, 2_000, 31, 1000, 4.0, 100_000, 8, 100, 200)
+QUICK = Sizes(5, {1: 60, 64: 200}, 1_000, 5, 1000, 1.5, 2_000, 8, 100, 20)
+
+
+def client_for(server: AuthServerInfo, **options: Any) -> TornadoClient:
+    return TornadoClient(server.token_endpoint, server.client_id, server.client_secret, **options)
+
+
+# -- warm throughput and CPU per request, against the real server -----------------------------------
+
+async def _throughput(server: AuthServerInfo, sizes: Sizes, concurrency: int) -> dict[str, list[Any]]:
+    requests = sizes.requests[concurrency]
+    raw = raw_fetch(server.resource_url, await bearer_headers(server))
+    client = client_for(server)
+    fetches = {"raw A": raw, "tornado_alf": lambda: client.fetch(server.resource_url), "raw B": raw}
+    for fetch in fetches.values():  # warm up: token, code paths, allocator
+        await drive(fetch, min(requests, 100), concurrency)
+    results: dict[str, list[Any]] = {name: [] for name in VARIANTS}
+    for order in interleaved(VARIANTS, sizes.repetitions):
+        for name in order:
+            results[name].append(await timed(fetches[name], requests, concurrency))
+    client.close()
+    return results
+
+
+def throughput_rows(server: AuthServerInfo, sizes: Sizes) -> list[Row]:
+    return [row for level in sorted(sizes.requests) for row in _throughput_rows(server, sizes, level)]
+
+
+def _throughput_rows(server: AuthServerInfo, sizes: Sizes, concurrency: int) -> list[Row]:
+    results = asyncio.run(_throughput(server, sizes, concurrency))
+    requests = sizes.requests[concurrency]
+    wall = {name: [w for w, _ in results[name]] for name in VARIANTS}
+    cpu_us = {name: [c / requests * 1e6 for _, c in results[name]] for name in VARIANTS}
+    # Ratios of requests per second, each against raw A of the same repetition.
+    ratio = Paired([a / v for a, v in zip(wall["raw A"], wall["tornado_alf"])],
+                   [a / b for a, b in zip(wall["raw A"], wall["raw B"])], neutral=1.0)
+    extra = Paired([v - a for a, v in zip(cpu_us["raw A"], cpu_us["tornado_alf"])],
+                   [b - a for a, b in zip(cpu_us["raw A"], cpu_us["raw B"])], neutral=0.0)
+    rps = {name: statistics.median(requests / w for w in wall[name]) for name in VARIANTS}
+    cpu = {name: statistics.median(cpu_us[name]) for name in VARIANTS}
+    label = f"c={concurrency}"
+    return [
+        Row(f"Warm throughput {label}, req/s (raw A / tornado_alf / raw B)",
+            f"{rps['raw A']:,.0f} / {rps['tornado_alf']:,.0f} / {rps['raw B']:,.0f}", "", INFO,
+            {"requests_per_second": rps, "requests_per_repetition": requests}),
+        Row(f"Throughput ratio tornado_alf / raw, {label}",
+            f"{ratio.median:.3f} (A/A {ratio.control_median:.3f}; {noise_note(ratio, '.3f')})",
+            ">= 0.97", verdict(ratio.median >= 0.97), ratio.as_data()),
+        Row(f"Client CPU above raw, {label}, us/request",
+            f"{extra.median:+.1f} (raw {cpu['raw A']:.0f} us; {noise_note(extra, '.1f')})",
+            "<= 10", verdict(extra.median <= 10), {**extra.as_data(), "cpu_us_per_request": cpu}),
+    ]
+
+
+# -- the wrapper's own cost, without a network ------------------------------------------------------
+
+async def _no_network(sizes: Sizes, as_request: bool) -> dict[str, list[float]]:
+    url = "http://127.0.0.1:9/resource"
+    headers = {"Authorization": "Bearer no-network"}
+    http = AsyncHTTPClient()
+    client = TornadoClient("http://127.0.0.1:9/token", "bench", "bench")
+    calls: dict[str, Callable[[], Any]]
+    if as_request:
+        calls = {"raw": lambda: http.fetch(HTTPRequest(url, headers=headers)),
+                 "tornado_alf": lambda: client.fetch(HTTPRequest(url))}
+    else:
+        calls = {"raw": lambda: http.fetch(url, headers=headers), "tornado_alf": lambda: client.fetch(url)}
+    calls = {"raw A": calls["raw"], "tornado_alf": calls["tornado_alf"], "raw B": calls["raw"]}
+    results: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    for order in interleaved(VARIANTS, sizes.repetitions_no_network + 1):
+        for name in order:
+            call, count = calls[name], sizes.calls_no_network
+            start = time.thread_time_ns()
+            for _ in range(count):
+                response: HTTPResponse = await call()
+            results[name].append((time.thread_time_ns() - start) / count)
+            assert response.code == 200
+    client.close()
+    return {name: values[1:] for name, values in results.items()}  # the first round warms up
+
+
+def no_network_rows(sizes: Sizes) -> list[Row]:
+    rows = []
+    for as_request, form in ((False, "fetch(url)"), (True, "fetch(HTTPRequest)")):
+        configure_http(InstantHTTPClient)
+        try:
+            ns = asyncio.run(_no_network(sizes, as_request))
+        finally:
+            configure_http(None)
+        extra = Paired([v - a for a, v in zip(ns["raw A"], ns["tornado_alf"])],
+                       [b - a for a, b in zip(ns["raw A"], ns["raw B"])], neutral=0.0)
+        raw = statistics.median(ns["raw A"])
+        rows.append(Row(
+            f"Wrapper cost without network, {form}, ns/call",
+            f"{extra.median:+,.0f} (raw {raw:,.0f}, tornado_alf {statistics.median(ns['tornado_alf']):,.0f};"
+            f" {noise_note(extra, ',.0f')})",
+            "lower is better", INFO, {**extra.as_data(), "ns_per_call": ns},
+        ))
+    return rows
