@@ -57,9 +57,12 @@ class AuthServer:
     :arg bool enforce_expiry: whether the resource rejects tokens past ``expires_in``.
 
     Switches are plain attributes (``expires_in``, ``token_latency``,
-    ``enforce_expiry``) and the methods `fail_next`, `revoke_all`. Counters:
-    ``token_requests``, ``resource_requests``, ``rejected_requests`` (401s sent).
-    ``token_request_log`` keeps each token request's headers and form fields.
+    ``enforce_expiry``, ``reject_all_tokens``) and the methods `fail_next`,
+    `revoke_all`. Counters: ``token_requests``, ``resource_requests``,
+    ``rejected_requests`` (401s sent). ``token_request_log`` keeps each token
+    request's headers and form fields; ``last_resource_authorization`` the
+    Authorization header of the latest resource request. The resource answers
+    ``/resource/status/<code>`` with that status once the token is accepted.
     """
 
     def __init__(
@@ -76,6 +79,8 @@ class AuthServer:
         self.expires_in = expires_in
         self.token_latency = token_latency
         self.enforce_expiry = enforce_expiry
+        self.reject_all_tokens = False
+        self.last_resource_authorization: Optional[str] = None
         self.token_requests = 0
         self.resource_requests = 0
         self.rejected_requests = 0
@@ -116,7 +121,7 @@ class AuthServer:
             self._server = None
 
     async def __aenter__(self) -> AuthServer:
-        return self.start()
+        return self if self._server is not None else self.start()
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.stop()
@@ -145,7 +150,7 @@ class AuthServer:
     def accepts(self, token: str) -> bool:
         """Whether the resource takes ``token`` now."""
         expiry = self.issued.get(token)
-        if expiry is None or token in self.revoked:
+        if expiry is None or token in self.revoked or self.reject_all_tokens:
             return False
         return not (self.enforce_expiry and time.time() >= expiry)
 
@@ -242,13 +247,14 @@ class _ResourceHandler(_Handler):
     async def prepare(self) -> None:
         server = self.server
         server.resource_requests += 1
-        scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
+        server.last_resource_authorization = self.request.headers.get("Authorization")
+        scheme, _, token = (server.last_resource_authorization or "").partition(" ")
         if scheme != "Bearer" or not server.accepts(token):
             server.rejected_requests += 1
             self.answer(401, {"error": "invalid_token"},
                         WWW_Authenticate='Bearer realm="resource", error="invalid_token"')
             return
-        self.answer(200, {
+        self.answer(int(self.path_args[0]) if self.path_args else 200, {
             "method": self.request.method,
             "path": self.request.path,
             "body": self.request.body.decode("utf-8", "replace"),
@@ -270,6 +276,7 @@ def _application(server: AuthServer) -> Application:
     args = {"server": server}
     return Application([
         (r"/token", _TokenHandler, args),
+        (r"/resource/status/([1-5][0-9][0-9])", _ResourceHandler, args),
         (r"/resource.*", _ResourceHandler, args),
         (r"/_control/stats", _StatsHandler, args),
         (r"/_control/revoke", _RevokeHandler, args),
