@@ -6,7 +6,7 @@ import asyncio
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 
@@ -98,39 +98,57 @@ def _throughput_rows(server: AuthServerInfo, sizes: Sizes, concurrency: int) -> 
 
 # -- the wrapper's own cost, without a network ------------------------------------------------------
 
-async def _no_network(sizes: Sizes, as_request: bool) -> dict[str, list[float]]:
+async def _ns_per_call(
+    variants: dict[str, Optional[type[Any]]], as_request: bool, repetitions: int, calls: int
+) -> dict[str, list[float]]:
+    """Thread CPU nanoseconds per fetch, without a network, of each variant; ``None`` is raw.
+
+    Every other variant is a TornadoClient class. Blocks of ``calls`` run
+    interleaved, in an order that rotates; the first round only warms up.
+    """
     url = "http://127.0.0.1:9/resource"
     headers = {"Authorization": "Bearer no-network"}
     http = AsyncHTTPClient()
-    client = TornadoClient("http://127.0.0.1:9/token", "bench", "bench")
-    calls: dict[str, Callable[[], Any]]
-    if as_request:
-        calls = {"raw": lambda: http.fetch(HTTPRequest(url, headers=headers)),
-                 "tornado_alf": lambda: client.fetch(HTTPRequest(url))}
-    else:
-        calls = {"raw": lambda: http.fetch(url, headers=headers), "tornado_alf": lambda: client.fetch(url)}
-    calls = {"raw A": calls["raw"], "tornado_alf": calls["tornado_alf"], "raw B": calls["raw"]}
-    results: dict[str, list[float]] = {name: [] for name in VARIANTS}
-    for order in interleaved(VARIANTS, sizes.repetitions_no_network + 1):
+    fetches: dict[str, Callable[[], Any]] = {}
+    for name, client_class in variants.items():
+        if client_class is None:
+            fetches[name] = (lambda: http.fetch(HTTPRequest(url, headers=headers))) if as_request else (
+                lambda: http.fetch(url, headers=headers))
+        else:
+            client = client_class("http://127.0.0.1:9/token", "bench", "bench")
+            fetches[name] = (lambda c=client: c.fetch(HTTPRequest(url))) if as_request else (
+                lambda c=client: c.fetch(url))
+    results: dict[str, list[float]] = {name: [] for name in variants}
+    for order in interleaved(list(variants), repetitions + 1):
         for name in order:
-            call, count = calls[name], sizes.calls_no_network
+            call = fetches[name]
             start = time.thread_time_ns()
-            for _ in range(count):
+            for _ in range(calls):
                 response: HTTPResponse = await call()
-            results[name].append((time.thread_time_ns() - start) / count)
+            results[name].append((time.thread_time_ns() - start) / calls)
             assert response.code == 200
-    client.close()
-    return {name: values[1:] for name, values in results.items()}  # the first round warms up
+    return {name: values[1:] for name, values in results.items()}
+
+
+def ns_per_call(
+    variants: dict[str, Optional[type[Any]]], as_request: bool, repetitions: int, calls: int
+) -> dict[str, list[float]]:
+    """`_ns_per_call` in a loop of its own, whose shared AsyncHTTPClient answers at once."""
+    configure_http(InstantHTTPClient)
+    try:
+        return asyncio.run(_ns_per_call(variants, as_request, repetitions, calls))
+    finally:
+        configure_http(None)
+
+
+FORMS = ((False, "fetch(url)"), (True, "fetch(HTTPRequest)"))
 
 
 def no_network_rows(sizes: Sizes) -> list[Row]:
     rows = []
-    for as_request, form in ((False, "fetch(url)"), (True, "fetch(HTTPRequest)")):
-        configure_http(InstantHTTPClient)
-        try:
-            ns = asyncio.run(_no_network(sizes, as_request))
-        finally:
-            configure_http(None)
+    variants = {"raw A": None, "tornado_alf": TornadoClient, "raw B": None}
+    for as_request, form in FORMS:
+        ns = ns_per_call(variants, as_request, sizes.repetitions_no_network, sizes.calls_no_network)
         extra = Paired([v - a for a, v in zip(ns["raw A"], ns["tornado_alf"])],
                        [b - a for a, b in zip(ns["raw A"], ns["raw B"])], neutral=0.0)
         raw = statistics.median(ns["raw A"])
