@@ -6,6 +6,7 @@ import copy
 import logging
 import math
 import urllib.parse
+from asyncio import Future
 from collections.abc import Iterable, Mapping
 from typing import Any, Optional, Union
 
@@ -123,16 +124,25 @@ class TornadoClient:
         if self._closed:
             raise RuntimeError("fetch() called on a closed TornadoClient")
         if isinstance(request, str):
-            request = HTTPRequest(request, **kwargs)
+            # Built here, so Tornado's rewrite of its headers lands on our own object;
+            # only a headers mapping the caller passed in is theirs and copied.
+            outgoing = HTTPRequest(request, **kwargs)
+            if kwargs.get("headers") is not None:
+                outgoing.headers = HTTPHeaders(outgoing.headers)
         elif kwargs:
             raise ValueError("kwargs can't be used if request is an HTTPRequest object")
-        _refuse_own_credentials(request)
+        else:
+            # The caller's: Tornado writes Host, Connection and User-Agent back onto
+            # the request it is given, so it gets a copy with headers of its own.
+            outgoing = copy.copy(request)
+            outgoing.headers = HTTPHeaders(request.headers)
+        _refuse_own_credentials(outgoing)
         grant = self._tokens.current() or await self._tokens.get()
-        response = await self._send(request, grant)
+        response = await self._send(outgoing, grant)
         if response.code == 401:
-            if request.body_producer is None:
+            if outgoing.body_producer is None:
                 grant = await self._tokens.replace(grant)
-                response = await self._send(request, grant)
+                response = await self._send(outgoing, grant)
             else:
                 log.debug("401 on a request with a body_producer: not replayed, body cannot be re-read")
         if raise_error and response.error is not None:
@@ -147,14 +157,10 @@ class TornadoClient:
     def _client(self) -> AsyncHTTPClient:
         return self._http_client if self._http_client is not None else AsyncHTTPClient()
 
-    async def _send(self, request: HTTPRequest, grant: Grant) -> HTTPResponse:
-        # A copy with its own headers: Tornado writes Host, Connection and
-        # User-Agent back onto the request it is given, and the caller's must not change.
-        outgoing = copy.copy(request)
-        headers = HTTPHeaders(request.headers)
-        headers["Authorization"] = grant.authorization
-        outgoing.headers = headers
-        return await self._client().fetch(outgoing, raise_error=False)
+    def _send(self, outgoing: HTTPRequest, grant: Grant) -> Future[HTTPResponse]:
+        # Replaces any Authorization of the caller's, and the rejected token on a replay.
+        outgoing.headers["Authorization"] = grant.authorization
+        return self._client().fetch(outgoing, raise_error=False)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else repr(self._tokens)
