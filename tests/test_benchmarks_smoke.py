@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.timeout(180)
 def test_quick_benchmark_runs_and_prints_the_table(tmp_path: Path) -> None:
     results = tmp_path / "results.json"
-    run = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+    run = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json", str(results)],
         cwd=ROOT, capture_output=True, text=True, timeout=170, check=False,
     )
