@@ -125,10 +125,10 @@ class TornadoClient:
             raise RuntimeError("fetch() called on a closed TornadoClient")
         if isinstance(request, str):
             # Built here, so Tornado's rewrite of its headers lands on our own object;
-            # only a headers mapping the caller passed in is theirs and copied.
-            outgoing = HTTPRequest(request, **kwargs)
-            if kwargs.get("headers") is not None:
-                outgoing.headers = HTTPHeaders(outgoing.headers)
+            # only a headers mapping the caller passed in is theirs and copied. Without
+            # one, a plain dict: Tornado converts it once, as it does for a raw fetch.
+            headers = kwargs.pop("headers", None)
+            outgoing = HTTPRequest(request, headers={} if headers is None else HTTPHeaders(headers), **kwargs)
         elif kwargs:
             raise ValueError("kwargs can't be used if request is an HTTPRequest object")
         else:
