@@ -105,3 +105,25 @@ async def test_a_401_is_replayed_once_with_the_new_token_and_the_same_headers(
     for name in ("Host", "User-Agent", "X-Trace"):
         assert replayed.get(name) == rejected.get(name)
         assert len(replayed.get(name, [])) <= 1
+
+
+class _TracedRequest(HTTPRequest):
+    """A caller's own HTTPRequest subclass, with state of its own."""
+
+    def __init__(self, url: str, trace: str) -> None:
+        super().__init__(url, headers={"X-Trace": trace})
+        self.trace = trace
+
+
+async def test_a_request_subclass_is_copied_too_and_left_alone(
+    auth_server: AuthServer, echo: tuple[str, list[dict[str, list[str]]]]
+) -> None:
+    url, seen = echo
+    request = _TracedRequest(url, "t-4")
+    headers_object = request.headers
+    await _client(auth_server).fetch(request)
+    assert request.headers is headers_object
+    assert dict(request.headers) == {"X-Trace": "t-4"}
+    assert request.trace == "t-4"
+    assert _bearer_ok(auth_server, seen[0]["Authorization"])
+    assert seen[0]["X-Trace"] == ["t-4"]
