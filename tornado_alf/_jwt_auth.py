@@ -16,7 +16,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, Key, OctKey, RSAKey
 
-FormFields = list[tuple[str, str]]
+from ._client_auth import FormFields
+
 PrivateKey = Union[str, bytes, Mapping[str, Any]]
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
