@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
 
+from ._client_auth import SECRET_METHODS
 from .errors import TokenError
 
 log = logging.getLogger("tornado_alf")
@@ -80,12 +81,9 @@ def parse_metadata(body: bytes, issuer: str, allow_insecure_http: bool) -> Serve
         raise ValueError("token_endpoint_auth_methods_supported is not a list of strings")
     aliases = document.get("mtls_endpoint_aliases")
     mtls = aliases.get("token_endpoint") if isinstance(aliases, dict) else None
-    return ServerMetadata(
-        issuer=issuer,
-        token_endpoint=token_endpoint,
-        token_endpoint_auth_methods_supported=tuple(methods),
-        mtls_token_endpoint=None if mtls is None else check_url(mtls, "mtls token_endpoint", allow_insecure_http),
-    )
+    if mtls is not None:
+        mtls = check_url(mtls, "mtls_endpoint_aliases token_endpoint", allow_insecure_http)
+    return ServerMetadata(issuer, token_endpoint, tuple(methods), mtls)
 
 
 def choose_auth_method(
@@ -143,6 +141,40 @@ async def discover(
         log.debug("no metadata at %s (%d)", url, response.code)
     assert response is not None  # noqa: S101 -- metadata_urls is never empty
     raise TokenError(response.code, f"{host} serves no authorization server metadata", response)
+
+
+def credential_methods(
+    client_secret: Optional[str], private_key: object, http_options: Mapping[str, Any]
+) -> tuple[str, ...]:
+    """The auth methods the given credentials allow, best first (for ``from_issuer``)."""
+    if private_key is not None:
+        return ("private_key_jwt",)
+    if client_secret:
+        return SECRET_METHODS
+    if http_options.get("client_cert"):
+        return ("tls_client_auth",)
+    return ("none",)
+
+
+async def discover_token_endpoint(
+    issuer: str,
+    auth_method: Optional[str],
+    credentials: Sequence[str],
+    http_client: AsyncHTTPClient,
+    http_options: Mapping[str, Any],
+    allow_insecure_http: bool,
+) -> tuple[str, str]:
+    """``(token endpoint, auth method)`` for a client of ``issuer``.
+
+    :arg auth_method: the method the caller asked for, checked against the server's
+        list; ``None`` to pick the first of ``credentials`` the server supports.
+    :arg credentials: the methods the caller's credentials allow, best first.
+    """
+    metadata = await discover(issuer, http_client, http_options, allow_insecure_http)
+    method = choose_auth_method(metadata.token_endpoint_auth_methods_supported, auth_method, credentials)
+    if method == "tls_client_auth" and metadata.mtls_token_endpoint is not None:
+        return metadata.mtls_token_endpoint, method
+    return metadata.token_endpoint, method
 
 
 async def _get(http_client: AsyncHTTPClient, url: str, http_options: Mapping[str, Any]) -> HTTPResponse:
