@@ -97,9 +97,11 @@ def _leaf(
 def make_pki(directory: Path) -> Pki:
     """A CA, a server certificate for 127.0.0.1 and client certificates, written to ``directory``."""
     ca = _ca("tornado-alf test CA")
-    server = _leaf(ca, "127.0.0.1", x509.IPAddress(ipaddress.ip_address("127.0.0.1")), ExtendedKeyUsageOID.SERVER_AUTH)
-    client = _leaf(ca, "interop-client", x509.DNSName(CLIENT_SAN_DNS), ExtendedKeyUsageOID.CLIENT_AUTH)
-    stranger = _leaf(_ca("someone else's CA"), "stranger", x509.DNSName(CLIENT_SAN_DNS), ExtendedKeyUsageOID.CLIENT_AUTH)
+    localhost = x509.IPAddress(ipaddress.ip_address("127.0.0.1"))
+    client_san = x509.DNSName(CLIENT_SAN_DNS)
+    server = _leaf(ca, "127.0.0.1", localhost, ExtendedKeyUsageOID.SERVER_AUTH)
+    client = _leaf(ca, "interop-client", client_san, ExtendedKeyUsageOID.CLIENT_AUTH)
+    stranger = _leaf(_ca("someone else's CA"), "stranger", client_san, ExtendedKeyUsageOID.CLIENT_AUTH)
     files = {
         "ca_cert": ca[0].public_bytes(serialization.Encoding.PEM),
         "server_cert": server[0].public_bytes(serialization.Encoding.PEM),

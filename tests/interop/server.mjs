@@ -35,20 +35,22 @@ function signingJwks() {
   return { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'interop-rs256', alg: 'RS256', use: 'sig' }] };
 }
 
+function peerCertificate(ctx) {
+  const cert = ctx.socket.getPeerX509Certificate?.();
+  return cert ? cert.toString() : undefined;
+}
+
 function mtlsFeature() {
   return {
     enabled: true,
     tlsClientAuth: true,
-    getCertificate(ctx) {
-      const cert = ctx.socket.getPeerX509Certificate?.();
-      return cert ? cert.toString() : undefined;
-    },
+    getCertificate: peerCertificate,
     certificateAuthorized(ctx) {
       return ctx.socket.authorized === true;
     },
     certificateSubjectMatches(ctx, property, expected) {
       if (property !== 'tls_client_auth_san_dns') return false;
-      const cert = new X509Certificate(this.getCertificate(ctx));
+      const cert = new X509Certificate(peerCertificate(ctx));
       return (cert.subjectAltName ?? '').split(', ').includes(`DNS:${expected}`);
     },
   };
@@ -61,6 +63,10 @@ function configuration(config) {
     scopes: config.scopes ?? [],
     jwks: signingJwks(),
     cookies: { keys: [randomBytes(32).toString('base64url')] },
+    clientAuthMethods: [
+      'client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none',
+      ...(config.tls ? ['tls_client_auth'] : []),
+    ],
     features: {
       devInteractions: { enabled: false },
       introspection: { enabled: true },
@@ -93,6 +99,7 @@ async function main() {
   const port = await listen(app);
   const issuer = `http://127.0.0.1:${port}`;
   const provider = new Provider(issuer, configuration(config));
+  provider.on('server_error', (ctx, err) => process.stderr.write(`server_error: ${err.stack}\n`));
   app.on('request', provider.callback());
 
   let mtlsOrigin = null;
