@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _pki import CLIENT_SAN_DNS, Pki, make_pki
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
 from joserfc.jwt import JWTClaimsRegistry
 from tornado.web import RequestHandler
+
+from tests.interop._pki import CLIENT_SAN_DNS, Pki, make_pki
 
 HERE = Path(__file__).parent
 READY_TIMEOUT = 30.0
@@ -70,7 +71,7 @@ def _npm_ci() -> None:
     if (HERE / "node_modules" / ".package-lock.json").exists():
         return
     npm = _require("npm")
-    result = subprocess.run(  # noqa: S603 -- fixed arguments, lockfile-pinned install
+    result = subprocess.run(
         [npm, "ci", "--no-audit", "--no-fund"],
         cwd=HERE,
         capture_output=True,
@@ -157,7 +158,7 @@ def run_oidc_provider(directory: Path) -> Iterator[OidcProvider]:
     ec = ECKey.generate_key("P-256", parameters={"kid": "ec-1"})
     stderr_path = directory / "stderr.log"
     with stderr_path.open("w") as stderr:
-        process = subprocess.Popen(  # noqa: S603 -- our own script, fixed arguments
+        process = subprocess.Popen(
             [node, str(HERE / "server.mjs")],
             cwd=HERE,
             stdin=subprocess.PIPE,

@@ -7,12 +7,13 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from _oidc import JwtResource, OidcProvider, run_oidc_provider
 from joserfc.jwk import KeySet
 from tornado.httpclient import AsyncHTTPClient
 from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 from tornado.web import Application
+
+from tests.interop._oidc import JwtResource, OidcProvider, run_oidc_provider
 
 
 @pytest.fixture(scope="session")

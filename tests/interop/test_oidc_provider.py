@@ -11,9 +11,9 @@ import json
 from typing import Any
 
 import pytest
-from _oidc import OTHER_RESOURCE, RESOURCE, OidcProvider
 from tornado.httpclient import HTTPClientError
 
+from tests.interop._oidc import OTHER_RESOURCE, RESOURCE, OidcProvider
 from tornado_alf import TokenError, TornadoClient
 
 
