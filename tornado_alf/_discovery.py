@@ -13,9 +13,10 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 
 from ._client_auth import SECRET_METHODS
+from ._exchange import send
 from .errors import TokenError
 
 log = logging.getLogger("tornado_alf")
@@ -128,7 +129,6 @@ async def discover(
     if parts.query or parts.fragment:
         raise ValueError("issuer must not have a query or fragment (RFC 8414 sec. 2)")
     host = parts.netloc
-    response: Optional[HTTPResponse] = None
     for url in metadata_urls(issuer):
         response = await _get(http_client, url, http_options)
         if response.code == 599:
@@ -139,7 +139,7 @@ async def discover(
             except ValueError as exc:
                 raise TokenError(200, f"unusable metadata from {host}: {exc}", response) from None
         log.debug("no metadata at %s (%d)", url, response.code)
-    assert response is not None  # noqa: S101 -- metadata_urls is never empty
+    # The last answer stands for all: metadata_urls() is never empty.
     raise TokenError(response.code, f"{host} serves no authorization server metadata", response)
 
 
@@ -180,10 +180,4 @@ async def discover_token_endpoint(
 async def _get(http_client: AsyncHTTPClient, url: str, http_options: Mapping[str, Any]) -> HTTPResponse:
     headers = dict(http_options.get("headers") or {})
     headers["Accept"] = "application/json"
-    request = HTTPRequest(url, **{**http_options, "headers": headers, "method": "GET", "body": None})
-    try:
-        return await http_client.fetch(request, raise_error=False)
-    except HTTPClientError as exc:  # timeouts and closed streams: code 599
-        return HTTPResponse(request, exc.code, error=exc)
-    except OSError as exc:
-        return HTTPResponse(request, 599, error=exc)
+    return await send(http_client, HTTPRequest(url, **{**http_options, "headers": headers}))

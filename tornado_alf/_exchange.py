@@ -109,10 +109,14 @@ class TokenEndpoint:
         return retries < self._retry.total and self._retry.is_retryable(response.code)
 
     async def _send_once(self, http_client: AsyncHTTPClient) -> HTTPResponse:
-        request = self.build_request()
-        try:
-            return await http_client.fetch(request, raise_error=False)
-        except HTTPClientError as exc:  # timeouts and closed streams: code 599
-            return HTTPResponse(request, exc.code, error=exc)
-        except (OSError, StreamClosedError) as exc:
-            return HTTPResponse(request, 599, error=exc)
+        return await send(http_client, self.build_request())
+
+
+async def send(http_client: AsyncHTTPClient, request: HTTPRequest) -> HTTPResponse:
+    """The response to ``request``, whatever its status; a network failure becomes a 599."""
+    try:
+        return await http_client.fetch(request, raise_error=False)
+    except HTTPClientError as exc:  # timeouts and closed streams: code 599
+        return HTTPResponse(request, exc.code, error=exc)
+    except (OSError, StreamClosedError) as exc:
+        return HTTPResponse(request, 599, error=exc)
