@@ -274,8 +274,9 @@ async def test_tls_client_auth_presents_the_certificate_and_sends_the_client_id(
         ({"auth_method": "client_secret_basic", "private_key": "x"}, "private_key is only used"),
         ({"auth_method": "client_secret_post", "assertion_audience": "x"}, "assertion_audience is only used"),
         ({"auth_method": "tls_client_auth"}, "needs http_options with client_cert"),
-        ({"auth_method": "client_secret_jwt", "client_secret": None}, "client_secret must be a non-empty"),
-        ({"auth_method": "client_secret_basic", "client_secret": ""}, "client_secret must be a non-empty"),
+        ({"auth_method": "client_secret_jwt", "client_secret": ""}, "client_secret must be a non-empty"),
+        ({"auth_method": "client_secret_basic", "client_secret": None}, "client_secret must be a string for"),
+        ({"auth_method": "client_secret_post", "client_secret": None}, "client_secret must be a string for"),
         ({"auth_method": "private_key_jwt_typo"}, "auth_method must be one of"),
     ],
 )

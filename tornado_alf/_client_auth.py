@@ -106,8 +106,8 @@ def client_authentication(
         raise ValueError(f"auth_method must be one of {AUTH_METHODS}, not {auth_method!r}")
     _check_unused(auth_method, private_key=private_key, private_key_id=private_key_id,
                   assertion_audience=assertion_audience, signing_alg=signing_alg)
-    if auth_method in SECRET_METHODS and (not isinstance(client_secret, str) or not client_secret):
-        raise ValueError(f"client_secret must be a non-empty string for auth_method={auth_method!r}")
+    if auth_method in SECRET_METHODS and not isinstance(client_secret, str):
+        raise ValueError(f"client_secret must be a string for auth_method={auth_method!r}")
     audience = assertion_audience if assertion_audience is not None else token_endpoint
     if auth_method == "client_secret_basic":
         return ClientSecretBasic(client_id, client_secret or "", basic_auth_encoding)

@@ -86,7 +86,8 @@ def client_secret_jwt(
     if alg not in SECRET_ALGS:
         raise ValueError(f"signing_alg for client_secret_jwt must be one of {SECRET_ALGS}, not {alg!r}")
     if not client_secret:
-        raise ValueError("client_secret is required for auth_method='client_secret_jwt'")
+        # RFC 6749 sec. 2.3.1 allows an empty secret; an HMAC key cannot be empty.
+        raise ValueError("client_secret must be a non-empty string for auth_method='client_secret_jwt'")
     return _checked(JwtAssertion(client_id, audience, OctKey.import_key(client_secret), alg), "client_secret")
 
 
