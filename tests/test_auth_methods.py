@@ -16,10 +16,9 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, Key, OctKey, RSAKey
 from joserfc.jwt import JWTClaimsRegistry
-from tornado.httpserver import HTTPServer
-from tornado.testing import bind_unused_port
 from tornado.web import Application, RequestHandler
 
+from tests._serve import serve
 from tests.interop._pki import CLIENT_SAN_DNS, Pki, make_pki
 from tornado_alf import TokenError, TornadoClient
 from tornado_alf.testing import AuthServer
@@ -230,12 +229,8 @@ async def mtls_token_endpoint(pki: Pki) -> AsyncIterator[tuple[str, list[dict[st
     context.load_cert_chain(str(pki.server_cert), str(pki.server_key))
     context.verify_mode = ssl.CERT_REQUIRED
     log: list[dict[str, Any]] = []
-    server = HTTPServer(Application([(r"/token", _MtlsTokenHandler, {"log": log})]), ssl_options=context)
-    sock, port = bind_unused_port()
-    server.add_sockets([sock])
-    yield f"https://127.0.0.1:{port}/token", log
-    server.stop()
-    await server.close_all_connections()
+    async with serve(Application([(r"/token", _MtlsTokenHandler, {"log": log})]), context) as origin:
+        yield f"{origin}/token", log
 
 
 async def test_tls_client_auth_presents_the_certificate_and_sends_the_client_id(

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pytest
-from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 from tornado.web import Application, RequestHandler
 
+from tests._serve import serve
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
 from tests.interop._pki import make_pki
 from tornado_alf import TokenError, TornadoClient
@@ -43,21 +43,15 @@ class _Handler(RequestHandler):
             self.finish(document if isinstance(document, bytes) else json.dumps(document))
 
 
-async def _serve(metadata: Metadata, ssl_options: Optional[ssl.SSLContext] = None) -> HTTPServer:
-    server = HTTPServer(Application([(r"/.*", _Handler, {"metadata": metadata})]), ssl_options=ssl_options)
-    sock, port = bind_unused_port()
-    server.add_sockets([sock])
-    metadata.origin = f"{'https' if ssl_options else 'http'}://127.0.0.1:{port}"
-    return server
+def _app(metadata: Metadata) -> Application:
+    return Application([(r"/.*", _Handler, {"metadata": metadata})])
 
 
 @pytest.fixture
 async def metadata() -> AsyncIterator[Metadata]:
     state = Metadata()
-    server = await _serve(state)
-    yield state
-    server.stop()
-    await server.close_all_connections()
+    async with serve(_app(state)) as state.origin:
+        yield state
 
 
 def test_metadata_urls_insert_the_well_known_segment_then_append_for_openid() -> None:
@@ -187,8 +181,7 @@ async def test_https_issuer_with_an_http_token_endpoint_is_refused(tmp_path: Pat
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(str(pki.server_cert), str(pki.server_key))
     state = Metadata()
-    server = await _serve(state, context)
-    try:
+    async with serve(_app(state), context) as state.origin:
         state.documents["/.well-known/oauth-authorization-server"] = {
             "issuer": state.origin, "token_endpoint": "http://127.0.0.1:9/token",
         }
@@ -198,9 +191,6 @@ async def test_https_issuer_with_an_http_token_endpoint_is_refused(tmp_path: Pat
         state.documents["/.well-known/oauth-authorization-server"]["token_endpoint"] = state.origin + "/token"
         client = await TornadoClient.from_issuer(state.origin, CLIENT_ID, CLIENT_SECRET, http_options=options)
         client.close()
-    finally:
-        server.stop()
-        await server.close_all_connections()
 
 
 class _ClientIdOnly(AuthServer):

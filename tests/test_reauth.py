@@ -7,10 +7,9 @@ from typing import Any, Optional
 
 import pytest
 from tornado.httpclient import HTTPClientError
-from tornado.httpserver import HTTPServer
-from tornado.testing import bind_unused_port
 from tornado.web import Application, RequestHandler
 
+from tests._serve import serve
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
 from tornado_alf import TornadoClient, bearer_challenge
 from tornado_alf.testing import AuthServer
@@ -46,13 +45,9 @@ class _Handler(RequestHandler):
 @pytest.fixture
 async def resource() -> AsyncIterator[Rejecting]:
     state = Rejecting()
-    server = HTTPServer(Application([(r"/", _Handler, {"resource": state})]))
-    sock, port = bind_unused_port()
-    server.add_sockets([sock])
-    state.url = f"http://127.0.0.1:{port}/"
-    yield state
-    server.stop()
-    await server.close_all_connections()
+    async with serve(Application([(r"/", _Handler, {"resource": state})])) as origin:
+        state.url = origin + "/"
+        yield state
 
 
 def _client(auth_server: AuthServer, **kwargs: Any) -> TornadoClient:

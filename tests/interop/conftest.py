@@ -9,10 +9,9 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from joserfc.jwk import KeySet
 from tornado.httpclient import AsyncHTTPClient
-from tornado.httpserver import HTTPServer
-from tornado.testing import bind_unused_port
 from tornado.web import Application
 
+from tests._serve import serve
 from tests.interop._oidc import JwtResource, OidcProvider, run_oidc_provider
 
 
@@ -29,12 +28,8 @@ async def protected_resource(oidc_provider: OidcProvider) -> AsyncIterator[str]:
     jwks = await AsyncHTTPClient().fetch(f"{oidc_provider.issuer}/jwks")
     keys = KeySet.import_key_set(json.loads(jwks.body))
     app = Application([(r"/api", JwtResource, {"keys": keys, "issuer": oidc_provider.issuer})])
-    sock, port = bind_unused_port()
-    server = HTTPServer(app)
-    server.add_sockets([sock])
-    yield f"http://127.0.0.1:{port}/api"
-    server.stop()
-    await server.close_all_connections()
+    async with serve(app) as origin:
+        yield f"{origin}/api"
 
 
 @pytest.fixture(autouse=True)
