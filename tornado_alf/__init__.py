@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._challenge import BearerChallenge, bearer_challenge
 from .client import TornadoClient
 from .errors import TokenError
 from .retry import Retry
@@ -14,4 +15,13 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a checkout that was never installed
     __version__ = "0+unknown"
 
-__all__ = ["MemoryTokenStore", "Retry", "TokenError", "TokenStore", "TornadoClient", "__version__"]
+__all__ = [
+    "BearerChallenge",
+    "MemoryTokenStore",
+    "Retry",
+    "TokenError",
+    "TokenStore",
+    "TornadoClient",
+    "__version__",
+    "bearer_challenge",
+]
