@@ -1,0 +1,81 @@
+"""Fixtures that run real Redis, Redis Cluster and memcached servers.
+
+Servers shared by the session are emptied before each test that uses them;
+a test that kills its server asks `redis_factory` for one of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.servers import MemcachedServer, RedisCluster, RedisServer, ask, stop_all
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_servers_at_exit() -> Iterator[None]:
+    yield
+    stop_all()
+
+
+@pytest.fixture(scope="session")
+def _session_redis() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_server(_session_redis: RedisServer) -> RedisServer:
+    """The session's ``redis-server``, emptied for this test."""
+    assert ask(_session_redis.port, b"FLUSHALL").startswith(b"+OK")
+    return _session_redis
+
+
+@pytest.fixture
+def redis_factory() -> Iterator[Callable[[], RedisServer]]:
+    """Start dedicated servers (to kill, restart, reconfigure); stopped after."""
+    started: list[RedisServer] = []
+
+    def start() -> RedisServer:
+        server = RedisServer()
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def _session_cluster() -> Iterator[RedisCluster]:
+    cluster = RedisCluster()
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def redis_cluster(_session_cluster: RedisCluster) -> RedisCluster:
+    """The session's 3-node Redis Cluster, emptied for this test."""
+    for node in _session_cluster.nodes:
+        assert ask(node.port, b"FLUSHALL").startswith(b"+OK")
+    return _session_cluster
+
+
+@pytest.fixture(scope="session")
+def _session_memcached() -> Iterator[MemcachedServer]:
+    server = MemcachedServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def memcached_server(_session_memcached: MemcachedServer) -> MemcachedServer:
+    """The session's ``memcached``, emptied for this test."""
+    assert ask(_session_memcached.port, b"flush_all").startswith(b"OK")
+    return _session_memcached
