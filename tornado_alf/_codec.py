@@ -1,0 +1,61 @@
+"""Keys and values for shared token stores: what is written where, and read back safely."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Union
+
+from ._client_auth import FormFields
+from ._parse import valid_access_token
+from ._token import Token
+
+
+def token_key_digest(token_endpoint: str, client_id: str, fields: FormFields) -> str:
+    """A stable digest naming one token: endpoint, client id, scope and extra params.
+
+    It never involves the client secret, so the key reveals nothing about it.
+    """
+    identity = json.dumps([token_endpoint, client_id, sorted(fields)], separators=(",", ":"))
+    return hashlib.sha256(identity.encode()).hexdigest()
+
+
+def encode_token(token: Token) -> str:
+    """The JSON a store keeps for ``token``; ``expires_at`` is wall-clock epoch seconds."""
+    return json.dumps(
+        {
+            "access_token": token.access_token,
+            "token_type": token.token_type,
+            "expires_at": token.expires_at,
+            "issued_at": token.issued_at,
+            "scope": token.scope,
+        },
+        separators=(",", ":"),
+    )
+
+
+def decode_token(raw: Union[str, bytes]) -> Token:
+    """The token in a stored value; `ValueError` for anything that is not one."""
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise ValueError("stored value is not JSON") from None
+    if not isinstance(value, dict):
+        raise ValueError("stored value is not a JSON object")
+    access_token = valid_access_token(value.get("access_token"))
+    issued_at = _finite(value.get("issued_at"), "issued_at")
+    expires_at = value.get("expires_at")
+    expires_in = None if expires_at is None else _finite(expires_at, "expires_at") - issued_at
+    if expires_in is not None and expires_in < 0:
+        raise ValueError("stored expires_at is before issued_at")
+    scope = value.get("scope")
+    if value.get("token_type") != "Bearer" or not (scope is None or isinstance(scope, str)):
+        raise ValueError("stored token_type or scope is unusable")
+    return Token(access_token, "Bearer", expires_in, scope, issued_at)
+
+
+def _finite(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"stored {name} is not a finite number")
+    return float(value)

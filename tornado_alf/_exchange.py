@@ -1,0 +1,104 @@
+"""One token request to the endpoint (RFC 6749 sec. 4.4), retried as the policy says."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from typing import Any, Union
+
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
+from tornado.iostream import StreamClosedError
+
+from ._client_auth import ClientAuthentication, FormFields
+from ._parse import parse_token_response
+from ._token import Token
+from .retry import Retry, Sleep
+
+log = logging.getLogger("tornado_alf")
+
+ParamValue = Union[str, Iterable[str]]
+
+
+def form_fields(scope: Union[str, Iterable[str], None], params: Mapping[str, ParamValue]) -> FormFields:
+    """``grant_type`` plus ``scope`` (space-separated) and extra params (repeatable)."""
+    fields: FormFields = [("grant_type", "client_credentials")]
+    if scope is not None:
+        scopes = [scope] if isinstance(scope, str) else list(scope)
+        if not all(isinstance(item, str) for item in scopes):
+            raise TypeError("scope must be a str or an iterable of str")
+        fields.append(("scope", " ".join(scopes)))
+    for name, value in params.items():
+        values = [value] if isinstance(value, str) else list(value)
+        if not isinstance(name, str) or not all(isinstance(item, str) for item in values):
+            raise TypeError("token_request_params must map str to str or to an iterable of str")
+        fields.extend((name, item) for item in values)
+    return fields
+
+
+class TokenEndpoint:
+    """Where and how to ask for a token; `request_token` does the asking."""
+
+    def __init__(
+        self,
+        url: str,
+        auth: ClientAuthentication,
+        fields: FormFields,
+        http_options: Mapping[str, Any],
+        retry: Retry,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.url = url
+        self.host = urllib.parse.urlsplit(url).netloc
+        self._auth = auth
+        self._fields = fields
+        self._options = dict(http_options)
+        self._retry = retry
+        self._sleep = sleep
+
+    def build_request(self) -> HTTPRequest:
+        """A fresh token request: new headers and body each time (assertions are one-shot)."""
+        form = list(self._fields)
+        headers = dict(self._options.get("headers") or {})
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        headers.setdefault("Accept", "application/json")
+        self._auth.apply(form, headers)
+        options = {**self._options, "headers": headers}
+        return HTTPRequest(
+            self.url,
+            **options,
+            method="POST",
+            body=urllib.parse.urlencode(form, quote_via=urllib.parse.quote),
+            follow_redirects=False,
+        )
+
+    async def request_token(self, http_client: AsyncHTTPClient) -> Token:
+        """Ask until a token comes or the retry policy gives up; `TokenError` then."""
+        retries = 0
+        while True:
+            issued_at = time.time()
+            response = await self._send_once(http_client)
+            if 200 <= response.code < 300 or not self._should_retry(response, retries):
+                return parse_token_response(response, issued_at, self.host)
+            retries += 1
+            retry_after = None if response.code == 599 else response.headers.get("Retry-After")
+            wait = self._retry.wait_before(retries, retry_after)
+            log.info(
+                "token request to %s failed with %d; retry %d of %d in %.2f s",
+                self.host, response.code, retries, self._retry.total, wait,
+            )
+            await self._sleep(wait)
+
+    def _should_retry(self, response: HTTPResponse, retries: int) -> bool:
+        return retries < self._retry.total and self._retry.is_retryable(response.code)
+
+    async def _send_once(self, http_client: AsyncHTTPClient) -> HTTPResponse:
+        request = self.build_request()
+        try:
+            return await http_client.fetch(request, raise_error=False)
+        except HTTPClientError as exc:  # timeouts and closed streams: code 599
+            return HTTPResponse(request, exc.code, error=exc)
+        except (OSError, StreamClosedError) as exc:
+            return HTTPResponse(request, 599, error=exc)

@@ -1,0 +1,54 @@
+"""When a token stops being used and when its replacement is fetched: pure arithmetic."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Optional
+
+from ._token import Token
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Grant:
+    """A token as this process uses it, with deadlines on the monotonic clock."""
+
+    token: Token
+    authorization: str
+    expires_at: float
+    refresh_at: float
+
+    def __repr__(self) -> str:
+        return f"<Grant of {self.token!r}>"
+
+
+@dataclasses.dataclass(frozen=True)
+class ExpiryPolicy:
+    """``expiry_margin``, ``refresh_ahead`` and ``max_token_lifetime`` as one rule.
+
+    A token is used until ``expires_in - min(expiry_margin, expires_in / 2)`` has
+    passed since it was issued (capped by ``max_token_lifetime``); one background
+    refresh starts after ``refresh_ahead`` of that usable lifetime.
+    """
+
+    expiry_margin: float = 30.0
+    refresh_ahead: Optional[float] = 0.8
+    max_token_lifetime: Optional[float] = None
+
+    def usable_lifetime(self, token: Token) -> float:
+        """Seconds from issue during which ``token`` is used (``inf``: until rejected)."""
+        lifetime = math.inf
+        if token.expires_in is not None:
+            lifetime = token.expires_in - min(self.expiry_margin, token.expires_in / 2)
+        if self.max_token_lifetime is not None:
+            lifetime = min(lifetime, self.max_token_lifetime)
+        return lifetime
+
+    def grant(self, token: Token, monotonic_now: float, wall_now: float) -> Grant:
+        """Deadlines for ``token``, placed on the monotonic clock by its age on the wall clock."""
+        born = monotonic_now - max(0.0, wall_now - token.issued_at)
+        lifetime = self.usable_lifetime(token)
+        refresh_at = math.inf
+        if self.refresh_ahead is not None and math.isfinite(lifetime):
+            refresh_at = born + self.refresh_ahead * lifetime
+        return Grant(token, "Bearer " + token.access_token, born + lifetime, refresh_at)

@@ -1,0 +1,151 @@
+"""The token manager: one cached token, one request in flight, refreshed ahead of time."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Awaitable
+from typing import Callable, Optional
+
+from ._expiry import ExpiryPolicy, Grant
+from ._token import Token
+from .errors import TokenError
+from .stores import GuardedCache
+
+log = logging.getLogger("tornado_alf")
+
+#: Longest pause after a failed background refresh before a later call tries again.
+REFRESH_RETRY_DELAY = 10.0
+
+
+class TokenManager:
+    """Hands out the current token; fetches a new one once, for everybody who waits.
+
+    Single flight: at most one token request per manager is in flight; each
+    waiter awaits it through `asyncio.shield`, so a cancelled waiter never
+    cancels the request the others wait for. A failure fails every waiter of
+    that request; the next call starts a new one.
+    """
+
+    def __init__(
+        self,
+        request_token: Callable[[], Awaitable[Token]],
+        cache: Optional[GuardedCache],
+        key: str,
+        policy: ExpiryPolicy,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._request_token = request_token
+        self._cache = cache
+        self._key = key
+        self._policy = policy
+        self._clock = clock
+        self._grant: Optional[Grant] = None
+        self._rejected: Optional[Token] = None
+        self._task: Optional[asyncio.Task[Grant]] = None
+        self._closed = False
+
+    def current(self) -> Optional[Grant]:
+        """The cached grant while it is valid, else ``None``; starts refresh ahead when due."""
+        grant = self._grant
+        if grant is None:
+            return None
+        now = self._clock()
+        if now >= grant.refresh_at:
+            if now >= grant.expires_at:
+                return None
+            if self._task is None:
+                self._start(background=True)
+        return grant
+
+    async def get(self) -> Grant:
+        """A usable grant: the cached one, or the result of the (shared) token request."""
+        grant = self.current()
+        if grant is not None:
+            return grant
+        task = self._task
+        if task is None or task.get_loop() is not asyncio.get_running_loop():
+            task = self._start(background=False)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if self._closed and task.cancelled():
+                raise TokenError(599, "the client was closed while the token was being fetched") from None
+            raise
+
+    async def replace(self, rejected: Grant) -> Grant:
+        """Drop ``rejected`` (only if it is still the current grant) and get the next one."""
+        if self._grant is rejected:
+            self._grant = None
+            self._rejected = rejected.token
+        return await self.get()
+
+    def close(self) -> None:
+        """Cancel any token request in flight; its waiters get `TokenError`."""
+        self._closed = True
+        if self._task is not None:
+            self._task.cancel()
+
+    def _start(self, background: bool) -> asyncio.Task[Grant]:
+        task = asyncio.ensure_future(self._obtain())
+        task.add_done_callback(self._refresh_done if background else _retrieve)
+        self._task = task
+        return task
+
+    async def _obtain(self) -> Grant:
+        try:
+            token = await self._usable_stored_token()
+            if token is None:
+                token = await self._request_token()
+                if self._cache is not None and token.expires_in != 0:
+                    await self._cache.save(self._key, token)
+            grant = self._policy.grant(token, self._clock(), time.time())
+            if grant.expires_at > self._clock():
+                self._grant = grant
+            return grant
+        finally:
+            if self._task is asyncio.current_task():
+                self._task = None
+
+    async def _usable_stored_token(self) -> Optional[Token]:
+        """A token from the shared store that is neither rejected, expired nor due for refresh."""
+        if self._cache is None:
+            return None
+        rejected, self._rejected = self._rejected, None
+        if rejected is not None:
+            await self._cache.discard(self._key, rejected)
+        token = await self._cache.load(self._key)
+        if token is None or (rejected is not None and token.access_token == rejected.access_token):
+            return None
+        grant = self._policy.grant(token, self._clock(), time.time())
+        return token if self._clock() < min(grant.refresh_at, grant.expires_at) else None
+
+    def _refresh_done(self, task: asyncio.Task[Grant]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        grant = self._grant
+        if grant is not None:
+            now = self._clock()
+            retry_at = now + min(REFRESH_RETRY_DELAY, (grant.expires_at - now) / 2)
+            self._grant = dataclasses.replace(grant, refresh_at=retry_at)
+        log.warning(
+            "background token refresh failed (%s); the current token stays in use",
+            task.exception(),
+        )
+
+    def __repr__(self) -> str:
+        if self._grant is None:
+            state = "no token"
+        else:
+            state = f"token valid {self._grant.expires_at - self._clock():.0f} s"
+        flight = ", request in flight" if self._task is not None else ""
+        return f"<TokenManager {state}{flight}>"
+
+
+def _retrieve(task: asyncio.Task[Grant]) -> None:
+    # Every waiter may have been cancelled; read the outcome so asyncio never
+    # reports it as an exception nobody retrieved.
+    if not task.cancelled():
+        task.exception()

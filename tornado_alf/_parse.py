@@ -1,0 +1,122 @@
+"""Reading the token endpoint's answer (RFC 6749 sec. 5.1 and 5.2): untrusted input, one place."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any, Optional
+
+from tornado.httpclient import HTTPResponse
+
+from ._token import Token
+from .errors import TokenError
+
+# RFC 6749 appendix A.12: access-token = 1*VSCHAR. Anything else could split the
+# Authorization header we build from it.
+_VSCHARS = re.compile(r"[\x20-\x7e]+")
+
+
+def valid_access_token(value: object) -> str:
+    """``value`` if it is a non-empty string of RFC 6749 VSCHARs, else `ValueError`."""
+    if not isinstance(value, str) or not value:
+        raise ValueError("access_token is missing or not a non-empty string")
+    if not _VSCHARS.fullmatch(value):
+        raise ValueError("access_token has characters outside RFC 6749 VSCHAR")
+    return value
+
+
+def parse_expires_in(value: object) -> Optional[float]:
+    """Seconds of life from ``expires_in``: a finite number >= 0 or a numeric string.
+
+    ``None`` (absent) stays ``None``. Booleans, negative, non-finite and non-numeric
+    values raise `ValueError`.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"expires_in must be a number, not {type(value).__name__}")
+    try:
+        seconds = float(value)
+    except (ValueError, OverflowError):
+        raise ValueError("expires_in is not a number") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError("expires_in must be a finite number >= 0")
+    return seconds
+
+
+def parse_token_response(response: HTTPResponse, issued_at: float, endpoint: str) -> Token:
+    """The `Token` in a token endpoint response, or `TokenError` saying what was wrong.
+
+    :arg response: the endpoint's answer (any status; 599 for a network failure).
+    :arg float issued_at: wall-clock time the request was sent, the token's birth.
+    :arg str endpoint: how to name the endpoint in messages (its host).
+    """
+    code = response.code
+    if code == 599:
+        raise TokenError(599, f"could not reach the token endpoint {endpoint}: {response.error}")
+    if 300 <= code < 400:
+        location = response.headers.get("Location", "nowhere")
+        raise TokenError(
+            code,
+            f"token endpoint {endpoint} redirected to {location}; a redirected POST loses its "
+            "body, so configure the final token endpoint URL",
+            response,
+        )
+    if not 200 <= code < 300:
+        raise _error_response(response, endpoint)
+    document = _json_object(response, endpoint)
+    try:
+        return _token_from(document, issued_at)
+    except ValueError as exc:
+        raise TokenError(code, f"unusable token response from {endpoint}: {exc}", response) from None
+
+
+def _token_from(document: dict[str, Any], issued_at: float) -> Token:
+    access_token = valid_access_token(document.get("access_token"))
+    token_type = document.get("token_type", "Bearer")
+    if not isinstance(token_type, str) or token_type.lower() != "bearer":
+        raise ValueError("token_type is not Bearer")
+    scope = document.get("scope")
+    return Token(
+        access_token=access_token,
+        token_type="Bearer",  # noqa: S106 - a scheme name, not a secret
+        expires_in=parse_expires_in(document.get("expires_in")),
+        scope=scope if isinstance(scope, str) else None,
+        issued_at=issued_at,
+    )
+
+
+def _json_object(response: HTTPResponse, endpoint: str) -> dict[str, Any]:
+    try:
+        document = json.loads(response.body or b"")
+    except (ValueError, RecursionError):
+        raise TokenError(
+            response.code, f"token response from {endpoint} is not JSON", response
+        ) from None
+    if not isinstance(document, dict):
+        raise TokenError(
+            response.code, f"token response from {endpoint} is not a JSON object", response
+        )
+    return document
+
+
+def _error_response(response: HTTPResponse, endpoint: str) -> TokenError:
+    """A `TokenError` for a non-2xx answer, with RFC 6749 sec. 5.2 fields when present."""
+    try:
+        document = json.loads(response.body or b"")
+    except (ValueError, RecursionError):
+        document = None
+    fields: dict[str, Optional[str]] = {}
+    if isinstance(document, dict):
+        for name in ("error", "error_description", "error_uri"):
+            value = document.get(name)
+            fields[name] = value if isinstance(value, str) else None
+    return TokenError(
+        response.code,
+        f"token endpoint {endpoint} refused the request",
+        response,
+        error=fields.get("error"),
+        error_description=fields.get("error_description"),
+        error_uri=fields.get("error_uri"),
+    )

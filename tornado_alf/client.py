@@ -1,0 +1,219 @@
+"""`TornadoClient`: `AsyncHTTPClient.fetch` with an OAuth 2.0 bearer token on every request."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from typing import Any, Optional, Union
+
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
+from tornado.httputil import HTTPHeaders
+
+from ._client_auth import client_authentication
+from ._codec import token_key_digest
+from ._exchange import ParamValue, TokenEndpoint, form_fields
+from ._expiry import ExpiryPolicy, Grant
+from ._manager import TokenManager
+from .retry import Retry
+from .stores import GetSetCache, GuardedCache, TokenCache
+
+__all__ = ["TornadoClient"]
+
+log = logging.getLogger("tornado_alf")
+
+# Options the token request sets itself: a POST with our body that never follows redirects.
+_RESERVED_HTTP_OPTIONS = frozenset({"url", "method", "body", "body_producer", "follow_redirects"})
+
+
+class TornadoClient:
+    """An OAuth 2.0 client-credentials client (RFC 6749 sec. 4.4) shaped like `AsyncHTTPClient`.
+
+    ``await client.fetch(request)`` sends ``request`` with ``Authorization: Bearer
+    <token>``. The token is obtained from ``token_endpoint``, cached until it
+    expires, refreshed in the background before it does, and fetched anew once
+    when the resource answers 401. Share one client between all coroutines of
+    an IOLoop: however many wait, at most one token request is in flight.
+
+    :arg str token_endpoint: the authorization server's token endpoint (http or https).
+    :arg str client_id: the client identifier.
+    :arg str client_secret: the client secret; never logged nor shown by ``repr``.
+    :arg token_storage: ``None`` for a private in-memory cache, a `MemoryTokenStore`
+        to share tokens between clients, a `RedisTokenStore`, or any object with
+        ``get(key)``/``set(key, value)`` (sync or async).
+    :arg token_retry: ``None`` (one attempt), an int (that many retries), a `Retry`,
+        or a urllib3 ``Retry``; applies to the token request only.
+    :arg scope: a str or an iterable of str, sent space-separated as ``scope``.
+    :arg token_request_params: extra form fields (``audience``, ``resource``...);
+        a value may be an iterable of str to repeat the field.
+    :arg str auth_method: ``"client_secret_basic"`` (default) or ``"client_secret_post"``.
+    :arg str basic_auth_encoding: ``"form"`` (RFC 6749 sec. 2.3.1, default) or ``"raw"``.
+    :arg http_options: `~tornado.httpclient.HTTPRequest` keyword arguments for token
+        requests (``request_timeout``, ``validate_cert``, ``ca_certs``...).
+    :arg http_client: the `~tornado.httpclient.AsyncHTTPClient` for token and resource
+        requests; default: Tornado's shared client of the running IOLoop. Never closed here.
+    :arg float expiry_margin: seconds before expiry at which a token counts as expired,
+        applied as ``min(expiry_margin, lifetime / 2)``.
+    :arg refresh_ahead: fraction of the lifetime after which one background refresh
+        starts; ``None`` disables it.
+    :arg max_token_lifetime: optional cap, in seconds, on how long a token is reused.
+    :arg float store_timeout: bound on each ``token_storage`` call, in seconds.
+    :raises ValueError: for arguments that cannot work, naming the argument.
+
+    .. versionadded:: 1.0
+    """
+
+    def __init__(
+        self,
+        token_endpoint: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        token_storage: Any = None,
+        token_retry: Union[int, Retry, Any, None] = None,
+        scope: Union[str, Iterable[str], None] = None,
+        token_request_params: Optional[Mapping[str, ParamValue]] = None,
+        auth_method: str = "client_secret_basic",
+        basic_auth_encoding: str = "form",
+        http_options: Optional[Mapping[str, Any]] = None,
+        http_client: Optional[AsyncHTTPClient] = None,
+        expiry_margin: float = 30,
+        refresh_ahead: Optional[float] = 0.8,
+        max_token_lifetime: Optional[float] = None,
+        store_timeout: float = 1.0,
+    ) -> None:
+        _check_endpoint(token_endpoint)
+        if not isinstance(client_id, str) or not client_id:
+            raise ValueError("client_id must be a non-empty string")
+        if not isinstance(client_secret, str):
+            raise ValueError("client_secret must be a string")
+        policy = _expiry_policy(expiry_margin, refresh_ahead, max_token_lifetime)
+        options = _http_options(token_endpoint, http_options)
+        fields = form_fields(scope, token_request_params or {})
+        auth = client_authentication(auth_method, client_id, client_secret, basic_auth_encoding)
+        endpoint = TokenEndpoint(token_endpoint, auth, fields, options, Retry.from_setting(token_retry))
+        self._endpoint_host = endpoint.host
+        self._http_client = http_client
+        self._closed = False
+        self._tokens = TokenManager(
+            lambda: endpoint.request_token(self._client()),
+            _guarded_cache(token_storage, store_timeout),
+            token_key_digest(token_endpoint, client_id, fields),
+            policy,
+        )
+
+    async def fetch(
+        self, request: Union[str, HTTPRequest], raise_error: bool = True, **kwargs: Any
+    ) -> HTTPResponse:
+        """Send ``request`` with a bearer token; the same contract as `AsyncHTTPClient.fetch`.
+
+        ``request`` is a URL (``kwargs`` build the `~tornado.httpclient.HTTPRequest`)
+        or an `~tornado.httpclient.HTTPRequest`, which is never modified. A 401
+        invalidates the token and the request is sent once more with a new one
+        (unless its body came from a ``body_producer``, which cannot be replayed).
+
+        :raises TokenError: when no token could be obtained; the request was not sent.
+        :raises tornado.httpclient.HTTPClientError: for a non-2xx answer when
+            ``raise_error`` is true, as Tornado does.
+        :raises ValueError: for ``kwargs`` with an `HTTPRequest`, or a request that
+            carries its own credentials.
+        """
+        if self._closed:
+            raise RuntimeError("fetch() called on a closed TornadoClient")
+        if isinstance(request, str):
+            request = HTTPRequest(request, **kwargs)
+        elif kwargs:
+            raise ValueError("kwargs can't be used if request is an HTTPRequest object")
+        _refuse_own_credentials(request)
+        grant = self._tokens.current() or await self._tokens.get()
+        response = await self._send(request, grant)
+        if response.code == 401:
+            if request.body_producer is None:
+                grant = await self._tokens.replace(grant)
+                response = await self._send(request, grant)
+            else:
+                log.debug("401 on a request with a body_producer: not replayed, body cannot be re-read")
+        if raise_error and response.error is not None:
+            raise response.error
+        return response
+
+    def close(self) -> None:
+        """Stop background work; the HTTP client (passed in or Tornado's shared one) stays open."""
+        self._closed = True
+        self._tokens.close()
+
+    def _client(self) -> AsyncHTTPClient:
+        return self._http_client if self._http_client is not None else AsyncHTTPClient()
+
+    async def _send(self, request: HTTPRequest, grant: Grant) -> HTTPResponse:
+        # A copy with its own headers: Tornado writes Host, Connection and
+        # User-Agent back onto the request it is given, and the caller's must not change.
+        outgoing = copy.copy(request)
+        headers = HTTPHeaders(request.headers)
+        headers["Authorization"] = grant.authorization
+        outgoing.headers = headers
+        return await self._client().fetch(outgoing, raise_error=False)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else repr(self._tokens)
+        return f"<TornadoClient for {self._endpoint_host}: {state}>"
+
+
+def _check_endpoint(token_endpoint: object) -> None:
+    if not isinstance(token_endpoint, str) or not token_endpoint:
+        raise ValueError("token_endpoint must be a non-empty http(s) URL")
+    parts = urllib.parse.urlsplit(token_endpoint)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("token_endpoint must be an http:// or https:// URL with a host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("token_endpoint must not carry credentials; pass client_id and client_secret")
+
+
+def _expiry_policy(
+    expiry_margin: float, refresh_ahead: Optional[float], max_token_lifetime: Optional[float]
+) -> ExpiryPolicy:
+    if not _number(expiry_margin) or expiry_margin < 0:
+        raise ValueError("expiry_margin must be a finite number >= 0")
+    if refresh_ahead is not None and (not _number(refresh_ahead) or not 0 < refresh_ahead < 1):
+        raise ValueError("refresh_ahead must be None or a fraction between 0 and 1")
+    if max_token_lifetime is not None and (not _number(max_token_lifetime) or max_token_lifetime <= 0):
+        raise ValueError("max_token_lifetime must be None or a number of seconds > 0")
+    return ExpiryPolicy(float(expiry_margin), refresh_ahead, max_token_lifetime)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _http_options(url: str, http_options: Optional[Mapping[str, Any]]) -> dict[str, Any]:
+    options = dict(http_options or {})
+    reserved = _RESERVED_HTTP_OPTIONS.intersection(options)
+    if reserved:
+        raise ValueError(f"http_options cannot set {sorted(reserved)}: the token request sets them")
+    try:
+        HTTPRequest(url, **options)
+    except TypeError as exc:
+        raise ValueError(f"http_options holds an unknown HTTPRequest argument: {exc}") from None
+    return options
+
+
+def _guarded_cache(token_storage: Any, store_timeout: float) -> Optional[GuardedCache]:
+    if not _number(store_timeout) or store_timeout <= 0:
+        raise ValueError("store_timeout must be a number of seconds > 0")
+    if token_storage is None:
+        return None  # the manager's own in-memory token is the private store
+    cache: TokenCache
+    if all(callable(getattr(token_storage, name, None)) for name in ("load", "save", "discard")):
+        cache = token_storage
+    else:
+        cache = GetSetCache(token_storage)
+    return GuardedCache(cache, store_timeout)
+
+
+def _refuse_own_credentials(request: HTTPRequest) -> None:
+    if request.auth_username is not None:
+        raise ValueError("request has auth_username; TornadoClient supplies the Authorization header")
+    if "@" in request.url and urllib.parse.urlsplit(request.url).username is not None:
+        raise ValueError("request URL carries user info; TornadoClient supplies the Authorization header")
