@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from typing import Any, Optional, Protocol, TypeVar, Union
+from collections.abc import Awaitable
+from typing import Any, Callable, Optional, Protocol, TypeVar, Union
 
 from ._codec import decode_token, encode_token
 from ._token import Token
@@ -117,6 +118,10 @@ class GetSetCache:
         return f"<GetSetCache over {type(self.store).__name__}>"
 
 
+class StoreUnavailable(Exception):
+    """A store command failed or timed out; `GuardedCache` has logged it already."""
+
+
 class GuardedCache:
     """A `TokenCache` that never fails: each call bounded in time, failures logged once.
 
@@ -140,7 +145,27 @@ class GuardedCache:
     async def discard(self, key: str, token: Token) -> None:
         await self._guarded("delete", self.cache.discard(key, token))
 
-    async def _guarded(self, action: str, call: Any) -> Any:
+    async def single_flight(
+        self, key: str, fetch: Callable[[], Awaitable[Token]], is_usable: Callable[[Token], bool]
+    ) -> Token:
+        """Fetch a token and share it through the store.
+
+        A cache with a ``single_flight`` method of its own (`RedisTokenStore`)
+        runs it, with this guard around each of its commands, so one fetch
+        serves every process that shares the store; otherwise the token is
+        fetched here and saved.
+        """
+        flight = getattr(self.cache, "single_flight", None)
+        if flight is not None:
+            token: Token = await flight(key, fetch, is_usable, self.strict)
+            return token
+        token = await fetch()
+        if token.expires_in != 0:
+            await self.save(key, token)
+        return token
+
+    async def strict(self, action: str, call: Awaitable[T]) -> T:
+        """Run one store call bounded in time; `StoreUnavailable` (logged) if it fails."""
         try:
             result = await asyncio.wait_for(call, self.timeout)
         except asyncio.CancelledError:
@@ -148,11 +173,17 @@ class GuardedCache:
         # A store is arbitrary user code; whatever it raises means "no token from here".
         except Exception as exc:
             self._failed(action, exc)
-            return None
+            raise StoreUnavailable(action) from None
         if self.failing:
             self.failing = False
             log.info("token store %r is answering again", self.cache)
         return result
+
+    async def _guarded(self, action: str, call: Awaitable[Any]) -> Any:
+        try:
+            return await self.strict(action, call)
+        except StoreUnavailable:
+            return None
 
     def _failed(self, action: str, exc: BaseException) -> None:
         if self.failing:
