@@ -26,6 +26,9 @@ T = TypeVar("T")
 #: Prefix of every key the generic adapter writes.
 KEY_PREFIX = "tornado-alf:"
 
+#: Top-level modules of clients whose get/set/delete take bytes only.
+_BYTES_ONLY_CLIENTS = frozenset({"aiomcache"})
+
 
 class TokenStore(Protocol):
     """What `TornadoClient` accepts as ``token_storage``: ``get`` and ``set``, sync or async.
@@ -95,9 +98,15 @@ class GetSetCache:
         self.store = store
         self._prefix = key_prefix
         self._can_delete = callable(getattr(store, "delete", None))
+        # aiomcache rejects str keys and values; every other client takes str.
+        self._binary = type(store).__module__.partition(".")[0] in _BYTES_ONLY_CLIENTS
+
+    def _wire(self, text: str) -> Union[str, bytes]:
+        """``text`` as the store's client wants it (keys and values are ASCII)."""
+        return text.encode("ascii") if self._binary else text
 
     async def load(self, key: str) -> Optional[Token]:
-        raw = await _resolve(self.store.get(self._prefix + key))
+        raw = await _resolve(self.store.get(self._wire(self._prefix + key)))
         if raw is None:
             return None
         if not isinstance(raw, (str, bytes)):
@@ -105,14 +114,14 @@ class GetSetCache:
         return decode_token(raw)
 
     async def save(self, key: str, token: Token) -> None:
-        await _resolve(self.store.set(self._prefix + key, encode_token(token)))
+        await _resolve(self.store.set(self._wire(self._prefix + key), self._wire(encode_token(token))))
 
     async def discard(self, key: str, token: Token) -> None:
         if not self._can_delete:
             return  # the next token simply overwrites it
         stored = await self.load(key)
         if stored is not None and stored.access_token == token.access_token:
-            await _resolve(self.store.delete(self._prefix + key))
+            await _resolve(self.store.delete(self._wire(self._prefix + key)))
 
     def __repr__(self) -> str:
         return f"<GetSetCache over {type(self.store).__name__}>"
