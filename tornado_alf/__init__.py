@@ -6,6 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .client import TornadoClient
 from .errors import TokenError
+from .redis_store import RedisTokenStore
 from .retry import Retry
 from .stores import MemoryTokenStore, TokenStore
 
@@ -14,4 +15,12 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a checkout that was never installed
     __version__ = "0+unknown"
 
-__all__ = ["MemoryTokenStore", "Retry", "TokenError", "TokenStore", "TornadoClient", "__version__"]
+__all__ = [
+    "MemoryTokenStore",
+    "RedisTokenStore",
+    "Retry",
+    "TokenError",
+    "TokenStore",
+    "TornadoClient",
+    "__version__",
+]
