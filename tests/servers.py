@@ -122,9 +122,20 @@ class ServerProcess:
         """Stop the process (SIGTERM, then SIGKILL) and reap it."""
         self._end(signal.SIGTERM)
 
+    def pause(self) -> None:
+        """SIGSTOP: the port still accepts connections, nothing answers."""
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after `pause`."""
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGCONT)
+
     def _end(self, sig: signal.Signals) -> None:
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGCONT)  # a paused process cannot act on SIGTERM
             proc.send_signal(sig)
             try:
                 proc.wait(timeout=5)

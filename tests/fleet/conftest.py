@@ -6,11 +6,16 @@ a test that kills its server asks `redis_factory` for one of its own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 
+from tests.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.fleet.backends import KINDS, Backend
 from tests.servers import MemcachedServer, RedisCluster, RedisServer, ask, stop_all
+from tornado_alf import TornadoClient
+from tornado_alf.testing import AuthServer
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -79,3 +84,30 @@ def memcached_server(_session_memcached: MemcachedServer) -> MemcachedServer:
     """The session's ``memcached``, emptied for this test."""
     assert ask(_session_memcached.port, b"flush_all").startswith(b"OK")
     return _session_memcached
+
+
+@pytest.fixture(params=KINDS)
+async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
+    """Each client kind in turn: redis-py and valkey, on one server and on the cluster."""
+    kind: str = request.param
+    fixture = "redis_cluster" if kind.endswith("cluster") else "redis_server"
+    made = Backend(kind, request.getfixturevalue(fixture))
+    yield made
+    await made.close()
+
+
+@pytest.fixture
+def make_client(auth_server: AuthServer) -> Iterator[Callable[..., TornadoClient]]:
+    """Build `TornadoClient` objects for ``auth_server``; closed after the test."""
+    made: list[TornadoClient] = []
+
+    def make(token_storage: object, **options: Any) -> TornadoClient:
+        client = TornadoClient(
+            auth_server.token_endpoint, CLIENT_ID, CLIENT_SECRET, token_storage=token_storage, **options
+        )
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
