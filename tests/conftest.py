@@ -13,25 +13,27 @@ from tornado_alf.testing import AuthServer
 CLIENT_ID = "test-client"
 CLIENT_SECRET = "s3cr3t-p@ss w+rd:/%&=?"  # the secret the issue names as the hard case
 
+#: Servers started during the current test, whose issued tokens must not leak either.
+SERVERS_THIS_TEST: list[AuthServer] = []
+
 
 @pytest.fixture
 async def auth_server() -> AsyncIterator[AuthServer]:
     """A token endpoint and protected resource on 127.0.0.1, fresh for each test."""
     async with AuthServer(CLIENT_ID, CLIENT_SECRET) as server:
+        SERVERS_THIS_TEST.append(server)
         yield server
 
 
 @pytest.fixture(autouse=True)
-def no_secret_in_logs(
-    caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest
-) -> Iterator[None]:
+def no_secret_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     """Fail any test during which a log record shows the client secret or an issued token."""
     caplog.set_level(logging.DEBUG)
     yield
     secrets = {CLIENT_SECRET}
-    if "auth_server" in request.fixturenames:
-        server: AuthServer = request.getfixturevalue("auth_server")
+    for server in SERVERS_THIS_TEST:
         secrets.update(server.issued)
+    SERVERS_THIS_TEST.clear()
     for record in caplog.records:
         text = record.getMessage()
         leaked = [name for name in secrets if name in text]

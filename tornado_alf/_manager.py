@@ -144,10 +144,7 @@ class TokenManager:
         )
 
     def __repr__(self) -> str:
-        if self._grant is None:
-            state = "no token"
-        else:
-            state = f"token valid {self._grant.expires_at - self._clock():.0f} s"
+        state = "no token" if self._grant is None else f"token valid {self._grant.expires_at - self._clock():.0f} s"
         flight = ", request in flight" if self._task is not None else ""
         return f"<TokenManager {state}{flight}>"
 

@@ -30,10 +30,7 @@ class Token:
         return self.issued_at + self.expires_in
 
     def __repr__(self) -> str:
-        if self.expires_at is None:
-            life = "no expiry given"
-        else:
-            life = f"expires in {self.expires_at - time.time():.0f} s"
+        life = "no expiry given" if self.expires_at is None else f"expires in {self.expires_at - time.time():.0f} s"
         return f"<Token {self.token_type}, {life}>"
 
     __str__ = __repr__

@@ -1,0 +1,270 @@
+"""TornadoClient.fetch: the AsyncHTTPClient.fetch contract, bearer tokens, 401 replay."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+
+import pytest
+from tornado import gen
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
+from tornado.simple_httpclient import SimpleAsyncHTTPClient
+
+from tests.conftest import CLIENT_ID, CLIENT_SECRET
+from tornado_alf import TokenError, TornadoClient
+from tornado_alf.testing import AuthServer
+
+
+@pytest.fixture
+async def client(auth_server: AuthServer) -> AsyncIterator[TornadoClient]:
+    client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, CLIENT_SECRET)
+    yield client
+    client.close()
+
+
+def bearer_of(server: AuthServer) -> str:
+    authorization = server.last_resource_authorization
+    assert authorization is not None
+    return authorization
+
+
+async def test_fetch_url_sends_the_issued_token_as_bearer(auth_server: AuthServer, client: TornadoClient) -> None:
+    response = await client.fetch(auth_server.resource_url)
+    assert response.code == 200
+    scheme, token = bearer_of(auth_server).split(" ")
+    assert scheme == "Bearer"
+    assert token in auth_server.issued
+    assert auth_server.token_requests == 1
+
+
+async def test_fetch_url_kwargs_build_the_request(auth_server: AuthServer, client: TornadoClient) -> None:
+    response = await client.fetch(auth_server.resource_url, method="POST", body='{"a": 1}')
+    assert response.code == 200
+    assert b'"method": "POST"' in response.body
+    assert b'{\\"a\\": 1}' in response.body
+
+
+async def test_kwargs_with_an_httprequest_raise_value_error_like_tornado(
+    auth_server: AuthServer, client: TornadoClient
+) -> None:
+    request = HTTPRequest(auth_server.resource_url)
+    with pytest.raises(ValueError, match="kwargs can't be used if request is an HTTPRequest object"):
+        await client.fetch(request, method="POST")
+    with pytest.raises(ValueError, match="kwargs can't be used if request is an HTTPRequest object"):
+        await AsyncHTTPClient().fetch(request, method="POST")
+    assert auth_server.token_requests == 0
+
+
+async def test_caller_request_is_never_mutated(auth_server: AuthServer, client: TornadoClient) -> None:
+    request = HTTPRequest(
+        auth_server.resource_url, method="PUT", body="x", headers={"Authorization": "Basic old", "X-Mine": "1"}
+    )
+    headers_before = request.headers
+    snapshot = dict(request.headers)
+    attributes = copy.copy(vars(request))
+    auth_server.revoke_all()  # nothing issued yet; the replay path is exercised below
+    response = await client.fetch(request)
+    assert response.code == 200
+    auth_server.revoke_all()
+    assert (await client.fetch(request)).code == 200  # after a 401 and a replay
+    assert request.headers is headers_before
+    assert dict(request.headers) == snapshot
+    assert vars(request) == attributes
+
+
+async def test_bearer_replaces_the_callers_authorization(auth_server: AuthServer, client: TornadoClient) -> None:
+    await client.fetch(auth_server.resource_url, headers={"authorization": "Basic dXNlcjpwYXNz"})
+    assert bearer_of(auth_server).startswith("Bearer ")
+
+
+async def test_scheme_is_spelled_bearer_whatever_the_endpoint_said(auth_server: AuthServer) -> None:
+    body = b'{"access_token": "tok-lower", "token_type": "bEaReR", "expires_in": 60}'
+    auth_server.fail_next(status=200, body=body)
+    auth_server.issued["tok-lower"] = float("inf")
+    client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, CLIENT_SECRET)
+    await client.fetch(auth_server.resource_url)
+    assert bearer_of(auth_server) == "Bearer tok-lower"
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"auth_username": "u", "auth_password": "p"}], ids=["auth_username"]
+)
+async def test_request_with_its_own_credentials_is_refused(
+    auth_server: AuthServer, client: TornadoClient, kwargs: dict[str, str]
+) -> None:
+    with pytest.raises(ValueError, match="auth_username"):
+        await client.fetch(auth_server.resource_url, **kwargs)
+    userinfo_url = auth_server.resource_url.replace("http://", "http://user:pw@")
+    with pytest.raises(ValueError, match="user info"):
+        await client.fetch(userinfo_url)
+    assert auth_server.resource_requests == 0
+
+
+async def test_raise_error_true_raises_http_client_error(auth_server: AuthServer, client: TornadoClient) -> None:
+    with pytest.raises(HTTPClientError) as caught:
+        await client.fetch(auth_server.resource_url + "/status/404")
+    assert caught.value.code == 404
+    assert not isinstance(caught.value, TokenError)
+    assert caught.value.response is not None
+
+
+async def test_raise_error_false_returns_the_response(auth_server: AuthServer, client: TornadoClient) -> None:
+    response = await client.fetch(auth_server.resource_url + "/status/503", raise_error=False)
+    assert isinstance(response, HTTPResponse)
+    assert response.code == 503
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_network_failure_of_the_resource_propagates_as_tornado_raises(
+    auth_server: AuthServer, client: TornadoClient
+) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}/"
+    with pytest.raises(Exception) as raw:  # noqa: PT011 - whatever Tornado raises, we raise too
+        await AsyncHTTPClient().fetch(url, raise_error=False)
+    with pytest.raises(type(raw.value)):
+        await client.fetch(url, raise_error=False)
+
+
+@pytest.mark.parametrize("raise_error", [True, False])
+async def test_token_failure_raises_token_error_and_sends_nothing(
+    auth_server: AuthServer, client: TornadoClient, raise_error: bool
+) -> None:
+    auth_server.fail_next(status=500)
+    with pytest.raises(TokenError) as caught:
+        await client.fetch(auth_server.resource_url, raise_error=raise_error)
+    assert caught.value.code == 500
+    assert auth_server.resource_requests == 0
+
+
+async def test_401_gets_a_new_token_and_replays_once(auth_server: AuthServer, client: TornadoClient) -> None:
+    await client.fetch(auth_server.resource_url)
+    first = bearer_of(auth_server)
+    auth_server.revoke_all()
+    response = await client.fetch(auth_server.resource_url, method="POST", body="again")
+    assert response.code == 200
+    assert b'"body": "again"' in response.body
+    assert bearer_of(auth_server) != first
+    assert auth_server.token_requests == 2
+    assert auth_server.resource_requests == 3
+
+
+@pytest.mark.parametrize("raise_error", [True, False])
+async def test_second_401_is_returned_or_raised_like_any_response(
+    auth_server: AuthServer, client: TornadoClient, raise_error: bool
+) -> None:
+    auth_server.reject_all_tokens = True
+    if raise_error:
+        with pytest.raises(HTTPClientError) as caught:
+            await client.fetch(auth_server.resource_url)
+        assert caught.value.code == 401
+    else:
+        response = await client.fetch(auth_server.resource_url, raise_error=False)
+        assert response.code == 401
+    assert auth_server.resource_requests == 2
+    assert auth_server.token_requests == 2
+
+
+async def test_body_producer_request_is_not_replayed(auth_server: AuthServer, client: TornadoClient) -> None:
+    async def produce(write: object) -> None:
+        await write(b"streamed")  # type: ignore[operator]
+
+    auth_server.reject_all_tokens = True
+    response = await client.fetch(
+        auth_server.resource_url, method="POST", body_producer=produce, raise_error=False,
+        headers={"Content-Length": "8"},
+    )
+    assert response.code == 401
+    assert auth_server.resource_requests == 1
+    assert auth_server.token_requests == 1
+
+
+async def test_thousand_concurrent_cold_fetches_make_one_token_request(
+    auth_server: AuthServer, client: TornadoClient
+) -> None:
+    responses = await asyncio.gather(*(client.fetch(auth_server.resource_url) for _ in range(1000)))
+    assert {response.code for response in responses} == {200}
+    assert auth_server.token_requests == 1
+    assert len(set(auth_server.issued)) == 1
+
+
+async def test_401_storm_of_500_in_flight_requests_makes_one_refresh(
+    auth_server: AuthServer, client: TornadoClient
+) -> None:
+    await client.fetch(auth_server.resource_url)
+    auth_server.revoke_all()
+    responses = await asyncio.gather(*(client.fetch(auth_server.resource_url) for _ in range(500)))
+    assert {response.code for response in responses} == {200}
+    assert auth_server.rejected_requests == 500
+    assert auth_server.token_requests == 2
+
+
+async def test_yieldable_inside_gen_coroutine(auth_server: AuthServer, client: TornadoClient) -> None:
+    @gen.coroutine
+    def legacy_handler() -> object:
+        response = yield client.fetch(auth_server.resource_url)
+        return response.code
+
+    assert await legacy_handler() == 200
+
+
+async def test_custom_http_client_is_used_for_token_and_resource_and_never_closed(
+    auth_server: AuthServer,
+) -> None:
+    http_client = SimpleAsyncHTTPClient(force_instance=True, defaults={"user_agent": "custom-agent/1"})
+    client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, CLIENT_SECRET, http_client=http_client)
+    await client.fetch(auth_server.resource_url)
+    assert auth_server.token_request_log[0]["headers"]["User-Agent"] == "custom-agent/1"
+    client.close()
+    response = await http_client.fetch(auth_server.resource_url, raise_error=False)  # still open
+    assert response.code == 401
+    http_client.close()
+
+
+async def test_fetch_after_close_is_refused(auth_server: AuthServer, client: TornadoClient) -> None:
+    client.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        await client.fetch(auth_server.resource_url)
+    response = await AsyncHTTPClient().fetch(auth_server.resource_url, raise_error=False)
+    assert response.code == 401  # Tornado's shared client is left open
+
+
+def test_client_created_before_the_loop_runs_works_on_it() -> None:
+    script = """
+import asyncio
+from tornado_alf import TornadoClient
+from tornado_alf.testing import AuthServer
+client = TornadoClient("http://127.0.0.1:9/token", "id", "secret")  # at import time, no loop yet
+
+async def main():
+    async with AuthServer("id", "secret") as server:
+        client.__init__(server.token_endpoint, "id", "secret")
+        response = await client.fetch(server.resource_url)
+        print(response.code, server.token_requests)
+
+asyncio.run(main())
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    assert result.stdout.split() == ["200", "1"], result.stderr
+
+
+def test_repr_shows_state_never_the_secret_or_token(auth_server: AuthServer) -> None:
+    client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, CLIENT_SECRET)
+    assert CLIENT_SECRET not in repr(client)
+    assert "no token" in repr(client)
+
+
+async def test_repr_after_a_token_hides_it(auth_server: AuthServer, client: TornadoClient) -> None:
+    await client.fetch(auth_server.resource_url)
+    text = repr(client) + str(client)
+    assert "valid" in text
+    assert not any(token in text for token in auth_server.issued)
+    assert CLIENT_SECRET not in text
