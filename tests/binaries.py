@@ -30,7 +30,7 @@ class MissingBinaryError(RuntimeError):
 def _run(argv: list[str]) -> bool:
     """Run an installer command; true when it exited 0."""
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    result = subprocess.run(  # noqa: S603 - fixed installer argv, no shell
+    result = subprocess.run(
         argv,
         env=env,
         stdin=subprocess.DEVNULL,

@@ -91,7 +91,7 @@ class ServerProcess:
     def start(self) -> None:
         """Start the process and wait until it answers on its port."""
         self._log = (self.dir / "server.log").open("ab")
-        self._proc = subprocess.Popen(  # noqa: S603 - argv of a test server binary
+        self._proc = subprocess.Popen(
             self.argv(),
             cwd=self.dir,
             stdin=subprocess.DEVNULL,
@@ -210,7 +210,7 @@ class RedisCluster:
             node.start()
         _, cli = redis_binaries()
         addresses = [f"{HOST}:{node.port}" for node in self.nodes]
-        subprocess.run(  # noqa: S603 - argv of the test redis-cli
+        subprocess.run(
             [cli, "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
             stdin=subprocess.DEVNULL,
             capture_output=True,

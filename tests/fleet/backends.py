@@ -7,6 +7,7 @@ from each server node, so tests assert on what Redis really holds.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import redis
@@ -75,12 +76,8 @@ class Backend:
 
     def _on_owner(self, key: str, *command: Any) -> Any:
         for node in self._each_node():
-            with node:
-                try:
-                    return node.execute_command(*command)
-                except redis.ResponseError as exc:
-                    if not str(exc).startswith("MOVED"):
-                        raise
+            with node, contextlib.suppress(redis.exceptions.MovedError):
+                return node.execute_command(*command)
         raise KeyError(key)
 
     @staticmethod
