@@ -56,7 +56,7 @@ class Backend:
     def _each_node(self) -> list[redis.Redis]:
         return [redis.Redis(host=HOST, port=node.port) for node in self.nodes]
 
-    def keys(self) -> dict[str, int]:
+    def ttls(self) -> dict[str, int]:
         """Every key on every node, with its TTL in milliseconds (-1: none)."""
         found: dict[str, int] = {}
         for node in self._each_node():

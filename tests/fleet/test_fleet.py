@@ -76,7 +76,7 @@ async def test_killed_lock_holder_blocks_others_until_its_lock_expires(
 
 async def wait_for_lock(backend: Backend) -> None:
     for _ in range(500):
-        if any(key.endswith(":lock") for key in backend.keys()):
+        if any(key.endswith(":lock") for key in backend.ttls()):
             return
         await asyncio.sleep(0.01)
     raise AssertionError("no process took the lock")

@@ -19,7 +19,7 @@ MakeClient = Callable[..., TornadoClient]
 
 
 def only_key(backend: Backend) -> str:
-    keys = backend.keys()
+    keys = backend.ttls()
     assert len(keys) == 1, keys
     return next(iter(keys))
 
@@ -57,7 +57,7 @@ async def test_stored_json_and_ttl_of_the_lifetime(
     key = only_key(backend)  # the lock is gone
     assert key.startswith("app:alf:{")
     assert key.endswith("}")
-    assert 118_000 < backend.keys()[key] <= 120_000
+    assert 118_000 < backend.ttls()[key] <= 120_000
     value = stored(backend, key)
     assert value["access_token"] in auth_server.issued
     assert value["token_type"] == "Bearer"
@@ -72,10 +72,10 @@ async def test_lock_while_fetching_has_prefix_ttl_and_the_token_slot(
     client = make_client(RedisTokenStore(backend.client(), key_prefix="app:", lock_timeout=3))
     fetch = asyncio.ensure_future(client.fetch(auth_server.resource_url))
     for _ in range(200):
-        if backend.keys():
+        if backend.ttls():
             break
         await asyncio.sleep(0.01)
-    (lock, ttl), = backend.keys().items()
+    (lock, ttl), = backend.ttls().items()
     assert lock.startswith("app:{")
     assert lock.endswith("}:lock")
     assert 2_000 < ttl <= 3_000
@@ -112,7 +112,7 @@ async def test_compare_and_delete_script(backend: Backend, auth_server: AuthServ
     await store.discard(digest, Token("some-other-token"))
     assert backend.get(key) is not None
     await store.discard(digest, Token(stored(backend, key)["access_token"]))
-    assert backend.keys() == {}
+    assert backend.ttls() == {}
 
 
 async def test_garbage_value_is_replaced_with_one_warning(
