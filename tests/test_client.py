@@ -240,13 +240,17 @@ async def test_fetch_after_close_is_refused(auth_server: AuthServer, client: Tor
 def test_client_created_before_the_loop_runs_works_on_it() -> None:
     script = """
 import asyncio
+from tornado.testing import bind_unused_port
 from tornado_alf import TornadoClient
 from tornado_alf.testing import AuthServer
-client = TornadoClient("http://127.0.0.1:9/token", "id", "secret")  # at import time, no loop yet
+
+probe, port = bind_unused_port()
+probe.close()
+# At import time: no IOLoop exists yet.
+client = TornadoClient(f"http://127.0.0.1:{port}/token", "id", "secret")
 
 async def main():
-    async with AuthServer("id", "secret") as server:
-        client.__init__(server.token_endpoint, "id", "secret")
+    async with AuthServer("id", "secret").start(port) as server:
         response = await client.fetch(server.resource_url)
         print(response.code, server.token_requests)
 

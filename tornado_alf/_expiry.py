@@ -48,7 +48,8 @@ class ExpiryPolicy:
         """Deadlines for ``token``, placed on the monotonic clock by its age on the wall clock."""
         born = monotonic_now - max(0.0, wall_now - token.issued_at)
         lifetime = self.usable_lifetime(token)
-        refresh_at = math.inf
+        expires_at = born + lifetime
+        refresh_at = expires_at  # the hot path checks expiry only once refresh is due
         if self.refresh_ahead is not None and math.isfinite(lifetime):
             refresh_at = born + self.refresh_ahead * lifetime
-        return Grant(token, "Bearer " + token.access_token, born + lifetime, refresh_at)
+        return Grant(token, "Bearer " + token.access_token, expires_at, refresh_at)

@@ -121,7 +121,7 @@ class AuthServer:
             self._server = None
 
     async def __aenter__(self) -> AuthServer:
-        return self.start()
+        return self if self._server is not None else self.start()
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.stop()
