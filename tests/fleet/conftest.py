@@ -71,19 +71,13 @@ def redis_cluster(_session_cluster: RedisCluster) -> RedisCluster:
     return _session_cluster
 
 
-@pytest.fixture(scope="session")
-def _session_memcached() -> Iterator[MemcachedServer]:
+@pytest.fixture
+def memcached_server() -> Iterator[MemcachedServer]:
+    """A fresh ``memcached`` for this test (its item count is exact: nothing flushed lingers)."""
     server = MemcachedServer()
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def memcached_server(_session_memcached: MemcachedServer) -> MemcachedServer:
-    """The session's ``memcached``, emptied for this test."""
-    assert ask(_session_memcached.port, b"flush_all").startswith(b"OK")
-    return _session_memcached
 
 
 @pytest.fixture(params=KINDS)

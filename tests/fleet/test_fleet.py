@@ -60,7 +60,7 @@ async def test_killed_lock_holder_blocks_others_until_its_lock_expires(
         auth_server.token_latency = 3  # the holder is still waiting for its token when killed
         holder = await Worker.start(auth_server, redis_port=redis_server.port, lock_timeout=1, concurrency=1)
         holder.go()
-        await wait_for_lock(backend)
+        await wait_for_lock(backend, auth_server)
         locked_at = time.monotonic()
         await holder.kill()
         auth_server.token_latency = 0
@@ -74,9 +74,10 @@ async def test_killed_lock_holder_blocks_others_until_its_lock_expires(
     assert auth_server.token_requests == 2  # the dead holder's, then one for everybody else
 
 
-async def wait_for_lock(backend: Backend) -> None:
+async def wait_for_lock(backend: Backend, auth_server: AuthServer) -> None:
+    """Return once a process holds the lock and its token request has arrived."""
     for _ in range(500):
-        if any(key.endswith(":lock") for key in backend.ttls()):
+        if auth_server.token_requests and any(key.endswith(":lock") for key in backend.ttls()):
             return
         await asyncio.sleep(0.01)
-    raise AssertionError("no process took the lock")
+    raise AssertionError("no process took the lock and asked for a token")

@@ -146,11 +146,15 @@ async def test_stale_value_is_never_used(backend: Backend, auth_server: AuthServ
 
 
 async def test_repr_shows_state_not_tokens(backend: Backend, auth_server: AuthServer, make_client: MakeClient) -> None:
-    auth_server.token_latency = 0.3
+    auth_server.token_latency = 1
     holder, waiter = RedisTokenStore(backend.client()), RedisTokenStore(backend.client())
     fetches = [asyncio.ensure_future(make_client(s).fetch(auth_server.resource_url)) for s in (holder, waiter)]
-    await asyncio.sleep(0.15)
-    during = repr(holder) + repr(waiter)
+    during = ""
+    for _ in range(100):  # until one holds the lock and the other waits for it
+        await asyncio.sleep(0.01)
+        during = repr(holder) + repr(waiter)
+        if "holding 1 lock(s)" in during and "1 waiting" in during:
+            break
     await asyncio.gather(*fetches)
     assert "holding 1 lock(s)" in during
     assert "1 waiting" in during
