@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 from ._challenge import BearerChallenge, bearer_challenge
 from .client import TornadoClient
 from .errors import TokenError
+from .redis_store import RedisTokenStore
 from .retry import Retry
 from .stores import MemoryTokenStore, TokenStore
 
@@ -18,6 +19,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a checkout that 
 __all__ = [
     "BearerChallenge",
     "MemoryTokenStore",
+    "RedisTokenStore",
     "Retry",
     "TokenError",
     "TokenStore",
