@@ -33,7 +33,8 @@ def fleet_rows(server: AuthServerInfo, processes: int, cold: int, warm: int) -> 
             return not_run(tokens, "not run: no redis-server on PATH")
         data = _run(server, redis, processes, cold, warm)
     return [
-        Row(tokens, str(data["token_requests"]), "exactly 1",
+        Row(tokens, f"{data['token_requests']} ({data['cold_ok']} of {processes * cold} answered 200, "
+                    f"last after {max(data['cold_seconds']):.2f} s)", "exactly 1",
             verdict(data["token_requests"] == 1 and data["cold_ok"] == processes * cold), data),
         Row(COMMANDS, f"{data['commands_per_warm_request']:.3f} ({data['warm_requests']:,} warm requests)",
             "0", verdict(data["warm_commands"] == 0), data),
@@ -55,31 +56,37 @@ def _run(server: AuthServerInfo, redis: RedisServer, processes: int, cold: int, 
     ]
     try:
         _order(workers, config, expect="ready")
+        watcher = redis.client()
         before = server.token_requests()
+        calls_start = redis.command_calls(watcher)
         cold_reports = [json.loads(line) for line in _order(workers, "go")]
         token_requests = server.token_requests() - before
-        watcher = redis.client()
-        calls_before = redis.command_calls(watcher)
+        calls_cold = redis.command_calls(watcher)
         _order(workers, "warm")
-        calls_after = redis.command_calls(watcher)
+        calls_warm = redis.command_calls(watcher)
         watcher.close()
         _order(workers, "quit", expect="bye")
     finally:
         for worker in workers:
             stop(worker)
-    # Our own INFO is the only command of the watcher between the two snapshots.
-    delta = {name: calls - calls_before.get(name, 0) for name, calls in calls_after.items()}
-    delta = {name: count for name, count in delta.items() if count and name != "info"}
+    cold_commands, warm_commands = _delta(calls_start, calls_cold), _delta(calls_cold, calls_warm)
     warm_requests = processes * warm
     return {
         "token_requests": token_requests,
         "cold_ok": sum(report["ok"] for report in cold_reports),
         "cold_seconds": [report["seconds"] for report in cold_reports],
+        "cold_commands_by_name": cold_commands,
         "warm_requests": warm_requests,
-        "warm_commands": sum(delta.values()),
-        "warm_commands_by_name": delta,
-        "commands_per_warm_request": sum(delta.values()) / warm_requests,
+        "warm_commands": sum(warm_commands.values()),
+        "warm_commands_by_name": warm_commands,
+        "commands_per_warm_request": sum(warm_commands.values()) / warm_requests,
     }
+
+
+def _delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    """Commands run between two snapshots, less the watcher's own INFO (its only command)."""
+    delta = {name: calls - before.get(name, 0) for name, calls in after.items()}
+    return {name: count for name, count in delta.items() if count and name != "info"}
 
 
 def _order(workers: list[subprocess.Popen[str]], line: str, expect: str = "") -> list[str]:
