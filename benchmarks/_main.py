@@ -20,11 +20,13 @@ PHASES = ["throughput", "no-network", "herd", "steady", "memory", "storm", "flee
 
 NOTES = [
     "raw = Tornado's shared AsyncHTTPClient.fetch(url, headers={'Authorization': 'Bearer ...'}); "
-    "raw A and raw B are the same code, measured twice in every repetition (A/A control).",
-    "Paired figures are medians over repetitions of (variant - raw A) or (raw A time / variant time); "
-    "the A/A spread is the largest distance of a raw B repetition from raw A. "
-    "A difference smaller than the A/A spread is not a finding.",
-    "Variants run interleaved within each repetition, in an order that rotates between repetitions.",
+    "tornado_alf = TornadoClient.fetch(url) with default options. raw A and raw B are the same code, "
+    "measured twice in every repetition: the A/A control.",
+    "Each repetition runs raw A, tornado_alf and raw B once, in an order that rotates between repetitions. "
+    "Paired figures are medians over repetitions of (variant - raw A), or of raw A's time / the variant's "
+    "time for throughput ratios.",
+    "A/A spread = the 95 % bootstrap interval of the A/A median (raw B against raw A): where a median of "
+    "no difference lands by chance in this run. A median inside it is not a finding.",
 ]
 
 
@@ -59,14 +61,14 @@ def main(argv: Optional[list[str]] = None) -> int:
                 rows += phases[name]()
     seconds = time.monotonic() - started
     print(f"Machine: {describe(info)}")
-    print(f"Command: {command_line()}  ({sizes.repetitions} repetitions, {seconds:.0f} s)\n")
+    print(f"Command: {command_line()}  ({seconds:.0f} s)\n")
     print(table(rows))
     print()
     for note in NOTES:
         print(f"- {note}")
     document = {
         "command": command_line(), "quick": args.quick, "machine": info, "seconds": seconds,
-        "repetitions": sizes.repetitions, "notes": NOTES,
+        "notes": NOTES,
         "rows": [row.__dict__ for row in rows],
         "missed": [row.figure for row in rows if row.result == FAIL],
     }

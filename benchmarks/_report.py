@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -45,22 +46,33 @@ class Paired:
         return statistics.median(self.control)
 
     @property
-    def spread(self) -> float:
-        """The A/A spread: the largest distance of a control repetition from "no difference"."""
-        return max(abs(value - self.neutral) for value in self.control)
+    def spread(self) -> tuple[float, float]:
+        """The A/A spread: where the median of the control lands 95 % of the time (bootstrap)."""
+        return _bootstrap_interval(self.control)
 
     def within_noise(self) -> bool:
-        return abs(self.median - self.neutral) <= self.spread
+        """Whether the variant's median lies inside the A/A spread: then it is not a finding."""
+        low, high = self.spread
+        return low <= self.median <= high
 
     def as_data(self) -> dict[str, Any]:
+        first, _, third = statistics.quantiles(self.control, n=4, method="inclusive")
         return {
             "median": self.median,
             "repetitions": list(self.values),
             "aa_median": self.control_median,
             "aa_repetitions": list(self.control),
-            "aa_spread": self.spread,
+            "aa_spread_95": list(self.spread),
+            "aa_repetitions_q1_q3": [first, third],
             "within_aa_spread": self.within_noise(),
         }
+
+
+def _bootstrap_interval(values: Sequence[float], resamples: int = 1000) -> tuple[float, float]:
+    """2.5th and 97.5th percentiles of the median of ``values`` resampled with replacement."""
+    rng = random.Random(5)  # noqa: S311 - statistics, not secrets; a fixed seed so the same data reads the same
+    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples))
+    return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
 
 
 def verdict(ok: bool) -> str:
@@ -68,11 +80,10 @@ def verdict(ok: bool) -> str:
 
 
 def noise_note(paired: Paired, fmt: str) -> str:
-    """How the median compares with the A/A control, for the value column."""
-    spread = format(paired.spread, fmt)
-    if paired.within_noise():
-        return f"A/A spread {spread}: not a finding, within noise"
-    return f"A/A spread {spread}"
+    """The A/A control beside a median, for the value column."""
+    first, third = (format(value, fmt) for value in paired.spread)
+    note = f"A/A median {format(paired.control_median, fmt)}, spread {first} .. {third}"
+    return note + (": within it, not a finding" if paired.within_noise() else "")
 
 
 def machine() -> dict[str, Any]:
