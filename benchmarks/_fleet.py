@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import subprocess
 import sys
 import time
 from typing import Any
 
-from ._procs import AuthServerInfo, RedisServer, child_env, read_line, redis_server, stop
+import redis
+
+from ._procs import AuthServerInfo, child_env, read_line, stop
 from ._report import NOT_RUN, ROOT, Row, verdict
 
 TOKENS = "Fleet ({processes} processes x {cold} concurrent cold fetches, one RedisTokenStore): token requests"
@@ -23,15 +26,20 @@ COMMANDS = "Fleet: Redis commands per warm request"
 
 
 def fleet_rows(server: AuthServerInfo, processes: int, cold: int, warm: int) -> list[Row]:
+    from tests.binaries import MissingBinaryError
+    from tests.servers import RedisServer
+
     tokens = TOKENS.format(processes=processes, cold=cold)
+    redis_server = RedisServer()  # the tests' throwaway redis-server: 127.0.0.1, a free port, no persistence
     try:
-        from tornado_alf import RedisTokenStore  # noqa: F401 - only whether it exists
-    except ImportError:
-        return not_run(tokens, "not run: RedisTokenStore missing")
-    with redis_server() as redis:
-        if redis is None:
-            return not_run(tokens, "not run: no redis-server on PATH")
-        data = _run(server, redis, processes, cold, warm)
+        redis_server.start()
+    except MissingBinaryError:
+        return not_run(tokens, "not run: no redis-server")
+    try:
+        data = _run(server, redis_server.port, processes, cold, warm)
+    finally:
+        redis_server.stop()
+        shutil.rmtree(redis_server.dir, ignore_errors=True)
     return [
         Row(tokens, f"{data['token_requests']} ({data['cold_ok']} of {processes * cold} answered 200, "
                     f"last after {max(data['cold_seconds']):.2f} s)", "exactly 1",
@@ -45,8 +53,8 @@ def not_run(tokens: str, reason: str) -> list[Row]:
     return [Row(tokens, reason, "exactly 1", NOT_RUN), Row(COMMANDS, reason, "0", NOT_RUN)]
 
 
-def _run(server: AuthServerInfo, redis: RedisServer, processes: int, cold: int, warm: int) -> dict[str, Any]:
-    config = json.dumps({"server": server.__dict__, "redis_port": redis.port, "cold": cold, "warm": warm})
+def _run(server: AuthServerInfo, redis_port: int, processes: int, cold: int, warm: int) -> dict[str, Any]:
+    config = json.dumps({"server": server.__dict__, "redis_port": redis_port, "cold": cold, "warm": warm})
     workers = [
         subprocess.Popen(
             [sys.executable, "-m", "benchmarks._fleet"], cwd=ROOT, env=child_env(),
@@ -56,14 +64,14 @@ def _run(server: AuthServerInfo, redis: RedisServer, processes: int, cold: int, 
     ]
     try:
         _order(workers, config, expect="ready")
-        watcher = redis.client()
+        watcher = redis.Redis(host="127.0.0.1", port=redis_port, socket_timeout=5)
         before = server.token_requests()
-        calls_start = redis.command_calls(watcher)
+        calls_start = _command_calls(watcher)
         cold_reports = [json.loads(line) for line in _order(workers, "go")]
         token_requests = server.token_requests() - before
-        calls_cold = redis.command_calls(watcher)
+        calls_cold = _command_calls(watcher)
         _order(workers, "warm")
-        calls_warm = redis.command_calls(watcher)
+        calls_warm = _command_calls(watcher)
         watcher.close()
         _order(workers, "quit", expect="bye")
     finally:
@@ -81,6 +89,12 @@ def _run(server: AuthServerInfo, redis: RedisServer, processes: int, cold: int, 
         "warm_commands_by_name": warm_commands,
         "commands_per_warm_request": sum(warm_commands.values()) / warm_requests,
     }
+
+
+def _command_calls(watcher: Any) -> dict[str, int]:
+    """``INFO commandstats``, as command -> calls."""
+    stats = watcher.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(entry["calls"]) for name, entry in stats.items()}
 
 
 def _delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:

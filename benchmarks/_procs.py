@@ -1,4 +1,4 @@
-"""The processes a run needs: the local auth server and a throwaway redis-server, on 127.0.0.1."""
+"""The local auth server in a process of its own, and how to talk to children."""
 
 from __future__ import annotations
 
@@ -7,16 +7,10 @@ import http.client
 import json
 import os
 import select
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Optional
 from urllib.parse import urlsplit
 
 from ._report import ROOT
@@ -93,73 +87,3 @@ def auth_server(token_latency: float) -> Iterator[AuthServerInfo]:
         yield AuthServerInfo(**json.loads(read_line(proc, timeout=30)))
     finally:
         stop(proc)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass(frozen=True)
-class RedisServer:
-    port: int
-
-    def client(self) -> Any:
-        import redis
-
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
-
-    def command(self, *args: str) -> Any:
-        client = self.client()
-        try:
-            return client.execute_command(*args)
-        finally:
-            client.close()
-
-    @staticmethod
-    def command_calls(client: Any) -> dict[str, int]:
-        """``INFO commandstats`` read through ``client``, as command -> calls."""
-        stats = client.info("commandstats")
-        return {name.removeprefix("cmdstat_"): int(entry["calls"]) for name, entry in stats.items()}
-
-
-@contextlib.contextmanager
-def redis_server() -> Iterator[Optional[RedisServer]]:
-    """A redis-server on an ephemeral 127.0.0.1 port with no persistence; ``None`` if none is installed."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        yield None
-        return
-    with tempfile.TemporaryDirectory(prefix="alf-bench-redis-") as workdir:
-        port = free_port()
-        proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", workdir, "--logfile", str(Path(workdir) / "redis.log")],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, text=True,
-        )
-        try:
-            server = RedisServer(port)
-            _wait_for_ping(server, proc)
-            yield server
-        finally:
-            stop(proc)
-
-
-def _wait_for_ping(server: RedisServer, proc: subprocess.Popen[str]) -> None:
-    import redis
-
-    deadline = time.monotonic() + 10
-    for _ in range(200):
-        if proc.poll() is not None:
-            raise RuntimeError(f"redis-server exited with {proc.returncode}")
-        try:
-            server.command("PING")
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        else:
-            return
-    raise RuntimeError("redis-server did not answer PING within 10 s")
