@@ -27,6 +27,10 @@ log = logging.getLogger("tornado_alf")
 # Options the token request sets itself: a POST with our body that never follows redirects.
 _RESERVED_HTTP_OPTIONS = frozenset({"url", "method", "body", "body_producer", "follow_redirects"})
 
+#: Deadlines of every token request unless ``http_options`` sets them. Explicit, so that an
+#: ``AsyncHTTPClient`` whose defaults say 0 (no timeout) cannot leave every waiter hanging.
+TOKEN_REQUEST_TIMEOUTS = {"connect_timeout": 20.0, "request_timeout": 20.0}
+
 
 class TornadoClient:
     """An OAuth 2.0 client-credentials client (RFC 6749 sec. 4.4) shaped like `AsyncHTTPClient`.
@@ -51,7 +55,9 @@ class TornadoClient:
     :arg str auth_method: ``"client_secret_basic"`` (default) or ``"client_secret_post"``.
     :arg str basic_auth_encoding: ``"form"`` (RFC 6749 sec. 2.3.1, default) or ``"raw"``.
     :arg http_options: `~tornado.httpclient.HTTPRequest` keyword arguments for token
-        requests (``request_timeout``, ``validate_cert``, ``ca_certs``...).
+        requests (``request_timeout``, ``validate_cert``, ``ca_certs``...). Token requests
+        always have a deadline: ``connect_timeout`` and ``request_timeout`` default to 20 s
+        whatever the HTTP client's defaults, and must be > 0.
     :arg http_client: the `~tornado.httpclient.AsyncHTTPClient` for token and resource
         requests; default: Tornado's shared client of the running IOLoop. Never closed here.
     :arg float expiry_margin: seconds before expiry at which a token counts as expired,
@@ -192,6 +198,11 @@ def _http_options(url: str, http_options: Optional[Mapping[str, Any]]) -> dict[s
     reserved = _RESERVED_HTTP_OPTIONS.intersection(options)
     if reserved:
         raise ValueError(f"http_options cannot set {sorted(reserved)}: the token request sets them")
+    for name, default in TOKEN_REQUEST_TIMEOUTS.items():
+        if options.get(name) is None:
+            options[name] = default
+        elif not _number(options[name]) or options[name] <= 0:
+            raise ValueError(f"http_options {name} must be a number of seconds > 0; a token request needs a deadline")
     try:
         HTTPRequest(url, **options)
     except TypeError as exc:
