@@ -1,0 +1,290 @@
+"""Servers that misbehave on purpose, for the hardening tests.
+
+`RawServer` speaks raw TCP on 127.0.0.1 so a test can send what no HTTP
+framework would: half a header, a reset, a body that never ends. `ResourceApp`
+is a Tornado resource that redirects, rejects and records the Authorization
+header each hop received. `InstantHTTPClient` is an `AsyncHTTPClient` whose
+``fetch_impl`` answers in-process, for runs too long for real sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import io
+import json
+import logging
+import socket
+import struct
+import urllib.parse
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from typing import Any, Callable, Optional
+
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
+from tornado.httpserver import HTTPServer
+from tornado.httputil import HTTPHeaders
+from tornado.netutil import bind_sockets
+from tornado.web import Application, RequestHandler
+
+from tornado_alf.testing import AuthServer
+
+Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+#: Longest a raw server keeps one connection open, whatever its script says.
+CONNECTION_LIMIT = 10.0
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 answering every connection with ``script``.
+
+    ``script(reader, writer)`` runs after the request head and body were read;
+    the connection is closed when it returns. ``connections`` counts accepts.
+    """
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.connections = 0
+        self._server: Optional[asyncio.base_events.Server] = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._idle = asyncio.Event()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        port = self._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}/token"
+
+    async def __aenter__(self) -> RawServer:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        # Abort rather than cancel: asyncio 3.11's stream callback chokes on a cancelled handler.
+        for writer in list(self._writers):
+            writer.transport.abort()
+        if self._writers:
+            await asyncio.wait_for(self._idle.wait(), CONNECTION_LIMIT)
+        await self._server.wait_closed()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._writers.add(writer)
+        self._idle.clear()
+        try:
+            await asyncio.wait_for(self._serve(reader, writer), CONNECTION_LIMIT)
+        except (asyncio.TimeoutError, ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+            self._writers.discard(writer)
+            if not self._writers:
+                self._idle.set()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        headers = HTTPHeaders.parse(head.decode("latin1").partition("\r\n")[2])
+        length = int(headers.get("Content-Length", "0"))
+        if length:
+            await reader.readexactly(length)
+        await self.script(reader, writer)
+
+
+def reply(data: bytes, then: str = "close") -> Script:
+    """A script sending ``data``, then closing (``close``), resetting (``reset``) or waiting (``hang``)."""
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(data)
+        await writer.drain()
+        if then == "reset":
+            reset(writer)
+        elif then == "hang":
+            await reader.read()  # until the client gives up and closes
+    return script
+
+
+def trickle(interval: float = 0.02, limit: int = 400) -> Script:
+    """A chunked 200 whose body never ends: one space every ``interval`` s (at most ``limit``)."""
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n1\r\n{\r\n")
+        for _ in range(limit):
+            await asyncio.sleep(interval)
+            if writer.is_closing() or reader.at_eof():
+                return
+            writer.write(b"1\r\n \r\n")
+            await writer.drain()
+    return script
+
+
+def reset(writer: asyncio.StreamWriter) -> None:
+    """Abort the connection with a TCP RST (SO_LINGER 0), not a FIN."""
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+def refused_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens: the port was bound, then released."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/token"
+
+
+class ResourceApp:
+    """A resource server on 127.0.0.1 that redirects and records what each hop received.
+
+    Paths: ``/protected`` checks the bearer token with ``auth_server.accepts``;
+    ``/open`` answers 200 to anyone; ``/deny`` answers 401 to anyone;
+    ``/redirect?to=URL&status=302`` redirects. ``hits`` lists
+    ``(path, Authorization header or None)`` for every request.
+    """
+
+    def __init__(self, auth_server: AuthServer) -> None:
+        self.auth_server = auth_server
+        self.hits: list[tuple[str, Optional[str]]] = []
+        self.port = 0
+        self._server: Optional[HTTPServer] = None
+
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    def redirect_url(self, target: str, status: int = 302, host: str = "127.0.0.1") -> str:
+        query = urllib.parse.urlencode({"to": target, "status": str(status)})
+        return self.url(f"/redirect?{query}", host)
+
+    def paths(self) -> list[str]:
+        return [path for path, _ in self.hits]
+
+    async def __aenter__(self) -> ResourceApp:
+        sockets = bind_sockets(0, "127.0.0.1")
+        self.port = sockets[0].getsockname()[1]
+        app = Application([(r"/.*", _ResourceHandler, {"app": self})], log_function=_quiet)
+        self._server = HTTPServer(app)
+        self._server.add_sockets(sockets)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._server is not None
+        self._server.stop()
+        await self._server.close_all_connections()
+
+
+def _quiet(handler: RequestHandler) -> None:
+    logging.getLogger("tests.resource").debug("%d %s", handler.get_status(), handler.request.path)
+
+
+class _ResourceHandler(RequestHandler):
+    def initialize(self, app: ResourceApp) -> None:
+        self.app = app
+
+    def _accepted(self, header: Optional[str]) -> bool:
+        scheme, _, token = (header or "").partition(" ")
+        return scheme == "Bearer" and self.app.auth_server.accepts(token)
+
+    def check_xsrf_cookie(self) -> None:
+        """No cookies here."""
+
+    async def prepare(self) -> None:
+        path = self.request.path
+        header = self.request.headers.get("Authorization")
+        self.app.hits.append((path, header))
+        if path == "/redirect":
+            self.set_status(int(self.get_argument("status", "302")))
+            self.set_header("Location", self.get_argument("to"))
+            self.finish()
+        elif path == "/open" or (path == "/protected" and self._accepted(header)):
+            self.finish({"ok": True})
+        else:
+            self.set_status(401)
+            self.set_header("WWW-Authenticate", 'Bearer error="invalid_token"')
+            self.finish()
+
+
+Handler = Callable[[HTTPRequest], HTTPResponse]
+
+
+class InstantHTTPClient(AsyncHTTPClient):
+    """An `AsyncHTTPClient` answering in-process through ``handler(request) -> HTTPResponse``.
+
+    Tornado's own extension point (``fetch_impl``): everything above it, the
+    client's header handling and error rules, is Tornado's real code.
+    """
+
+    def initialize(  # type: ignore[override]
+        self, handler: Handler, defaults: Optional[dict[str, Any]] = None
+    ) -> None:
+        super().initialize(defaults)
+        self.handler = handler
+
+    def fetch_impl(self, request: HTTPRequest, callback: Callable[[HTTPResponse], None]) -> None:
+        callback(self.handler(request))
+
+
+def response(request: HTTPRequest, code: int, document: Any = None) -> HTTPResponse:
+    body = b"" if document is None else json.dumps(document).encode()
+    headers = HTTPHeaders({"Content-Type": "application/json"})
+    return HTTPResponse(request, code, headers=headers, buffer=io.BytesIO(body))
+
+
+class LoopProblems:
+    """Everything the event loop reports to its exception handler during a test."""
+
+    def __init__(self) -> None:
+        self.contexts: list[dict[str, Any]] = []
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        self.contexts.append(context)
+
+    def messages(self) -> list[str]:
+        return [str(context.get("message")) for context in self.contexts]
+
+
+@contextlib.asynccontextmanager
+async def watched_loop() -> AsyncIterator[LoopProblems]:
+    """Collect what the running loop reports (un-retrieved exceptions, destroyed pending tasks)."""
+    loop = asyncio.get_running_loop()
+    problems = LoopProblems()
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(problems)
+    try:
+        yield problems
+        gc.collect()  # a task or future nobody kept reports itself when collected
+    finally:
+        loop.set_exception_handler(previous)
+
+
+def pending_tasks() -> set[asyncio.Task[Any]]:
+    """Tasks of the running loop other than the current one."""
+    return asyncio.all_tasks() - {asyncio.current_task()}  # type: ignore[operator]
+
+
+async def settle(rounds: int = 20) -> None:
+    """Let callbacks already scheduled run (bounded: ``rounds`` loop iterations)."""
+    for _ in range(rounds):
+        await asyncio.sleep(0)
+
+
+@contextlib.contextmanager
+def records_at_debug() -> Iterator[list[logging.LogRecord]]:
+    """Every record any logger emits while the block runs, the root logger at DEBUG."""
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    root = logging.getLogger()
+    handler = Keep(logging.DEBUG)
+    level = root.level
+    root.setLevel(logging.DEBUG)
+    root.addHandler(handler)
+    try:
+        yield records
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
