@@ -15,6 +15,7 @@ import gc
 import io
 import json
 import logging
+import os
 import socket
 import struct
 import urllib.parse
@@ -27,6 +28,7 @@ from tornado.httputil import HTTPHeaders
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
+import tornado_alf
 from tornado_alf.testing import AuthServer
 
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -261,6 +263,20 @@ async def watched_loop() -> AsyncIterator[LoopProblems]:
 def pending_tasks() -> set[asyncio.Task[Any]]:
     """Tasks of the running loop other than the current one."""
     return asyncio.all_tasks() - {asyncio.current_task()}  # type: ignore[operator]
+
+
+_LIBRARY = os.path.dirname(tornado_alf.__file__)
+
+
+def library_tasks() -> set[asyncio.Task[Any]]:
+    """Pending tasks running tornado_alf's own code (its test server excluded)."""
+    found = set()
+    for task in pending_tasks():
+        filename = getattr(task.get_coro(), "cr_code", None)
+        filename = filename.co_filename if filename is not None else ""
+        if filename.startswith(_LIBRARY) and not filename.endswith("testing.py"):
+            found.add(task)
+    return found
 
 
 async def settle(rounds: int = 20) -> None:
