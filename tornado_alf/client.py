@@ -117,8 +117,10 @@ class TornadoClient:
 
         ``request`` is a URL (``kwargs`` build the `~tornado.httpclient.HTTPRequest`)
         or an `~tornado.httpclient.HTTPRequest`, which is never modified. A 401
-        invalidates the token and the request is sent once more with a new one
-        (unless its body came from a ``body_producer``, which cannot be replayed).
+        invalidates the token and the request is sent once more with a new one,
+        unless its body came from a ``body_producer`` (it cannot be read twice) or
+        the 401 came from another origin after a redirect (Tornado does not send
+        the token across origins, so that 401 says nothing about it).
 
         :raises TokenError: when no token could be obtained; the request was not sent.
         :raises tornado.httpclient.HTTPClientError: for a non-2xx answer when
@@ -135,12 +137,9 @@ class TornadoClient:
         _refuse_own_credentials(request)
         grant = self._tokens.current() or await self._tokens.get()
         response = await self._send(request, grant)
-        if response.code == 401:
-            if request.body_producer is None:
-                grant = await self._tokens.replace(grant)
-                response = await self._send(request, grant)
-            else:
-                log.debug("401 on a request with a body_producer: not replayed, body cannot be re-read")
+        if response.code == 401 and _replayable(request, response):
+            grant = await self._tokens.replace(grant)
+            response = await self._send(request, grant)
         if raise_error and response.error is not None:
             raise response.error
         return response
@@ -221,6 +220,19 @@ def _guarded_cache(token_storage: Any, store_timeout: float) -> Optional[Guarded
     else:
         cache = GetSetCache(token_storage)
     return GuardedCache(cache, store_timeout)
+
+
+def _replayable(request: HTTPRequest, response: HTTPResponse) -> bool:
+    """Whether a 401 is worth a new token and a second send of ``request``."""
+    if request.body_producer is not None:
+        log.debug("401 on a request with a body_producer: not replayed, body cannot be re-read")
+        return False
+    # Tornado's own rule for dropping Authorization on a redirect: scheme or netloc changed.
+    sent, answered = urllib.parse.urlsplit(request.url), urllib.parse.urlsplit(response.effective_url)
+    if (sent.scheme, sent.netloc) != (answered.scheme, answered.netloc):
+        log.debug("401 from another origin after a redirect: the token was not sent there, not replayed")
+        return False
+    return True
 
 
 def _refuse_own_credentials(request: HTTPRequest) -> None:
