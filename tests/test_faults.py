@@ -39,6 +39,8 @@ BODIES_OF_200 = [
     ("access_token null", b'{"access_token": null}', "not a non-empty string"),
     ("access_token empty", b'{"access_token": ""}', "not a non-empty string"),
     ("access_token with CRLF", b'{"access_token": "{token}\\r\\nX-Injected: 1"}', "outside RFC 6749 VSCHAR"),
+    ("access_token ending with a space", b'{"access_token": "{token} "}', "starts or ends with a space"),
+    ("access_token starting with a space", b'{"access_token": " {token}"}', "starts or ends with a space"),
     ("access_token non-ASCII", b'{"access_token": "{token}\\u00e9"}', "outside RFC 6749 VSCHAR"),
     ("token_type mac", b'{"access_token": "{token}", "token_type": "mac"}', "token_type is not Bearer"),
     ("token_type number", b'{"access_token": "{token}", "token_type": 1}', "token_type is not Bearer"),

@@ -18,11 +18,18 @@ _VSCHARS = re.compile(r"[\x20-\x7e]+")
 
 
 def valid_access_token(value: object) -> str:
-    """``value`` if it is a non-empty string of RFC 6749 VSCHARs, else `ValueError`."""
+    """``value`` if it is a non-empty string of RFC 6749 VSCHARs, else `ValueError`.
+
+    A space at either end is refused too: an HTTP field value cannot end with
+    one (Tornado raises, quoting the header), and after ``Bearer`` a leading
+    one is read as part of the separator, so the resource would see another token.
+    """
     if not isinstance(value, str) or not value:
         raise ValueError("access_token is missing or not a non-empty string")
     if not _VSCHARS.fullmatch(value):
         raise ValueError("access_token has characters outside RFC 6749 VSCHAR")
+    if value[0] == " " or value[-1] == " ":
+        raise ValueError("access_token starts or ends with a space, which a Bearer header cannot carry")
     return value
 
 
