@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._sealing import EncryptedTokenStore
 from .client import TornadoClient
 from .errors import TokenError
 from .retry import Retry
@@ -14,4 +15,12 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a checkout that was never installed
     __version__ = "0+unknown"
 
-__all__ = ["MemoryTokenStore", "Retry", "TokenError", "TokenStore", "TornadoClient", "__version__"]
+__all__ = [
+    "EncryptedTokenStore",
+    "MemoryTokenStore",
+    "Retry",
+    "TokenError",
+    "TokenStore",
+    "TornadoClient",
+    "__version__",
+]
