@@ -13,7 +13,13 @@ BASIC_AUTH_ENCODINGS = ("form", "raw")
 
 
 class ClientAuthentication(Protocol):
-    """Adds credentials to one token request; called once per request."""
+    """Adds credentials to one token request; called once per request.
+
+    ``hidden`` lists every spelling of the secret the request carries, for
+    blanking out of errors should the endpoint quote it back.
+    """
+
+    hidden: tuple[str, ...]
 
     def apply(self, form: FormFields, headers: dict[str, str]) -> None: ...
 
@@ -24,6 +30,12 @@ def _form_encode(value: str) -> str:
     return urllib.parse.quote(value, safe="")
 
 
+def _spellings(secret: str) -> tuple[str, ...]:
+    # As given, and as the form encodings (quote and quote_plus) would send it.
+    found = {secret, _form_encode(secret), urllib.parse.quote_plus(secret)}
+    return tuple(spelling for spelling in found if spelling)
+
+
 class ClientSecretBasic:
     """HTTP Basic with the percent-encoded id and secret (RFC 6749 sec. 2.3.1)."""
 
@@ -32,8 +44,9 @@ class ClientSecretBasic:
             user, password = _form_encode(client_id), _form_encode(client_secret)
         else:
             user, password = client_id, client_secret
-        credentials = f"{user}:{password}".encode()
-        self._header = "Basic " + base64.b64encode(credentials).decode("ascii")
+        credentials = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        self._header = "Basic " + credentials
+        self.hidden = (*_spellings(client_secret), credentials)
 
     def apply(self, form: FormFields, headers: dict[str, str]) -> None:
         headers["Authorization"] = self._header
@@ -47,6 +60,7 @@ class ClientSecretPost:
 
     def __init__(self, client_id: str, client_secret: str) -> None:
         self._fields = [("client_id", client_id), ("client_secret", client_secret)]
+        self.hidden = _spellings(client_secret)
 
     def apply(self, form: FormFields, headers: dict[str, str]) -> None:
         form.extend(self._fields)
