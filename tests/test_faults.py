@@ -15,53 +15,20 @@ import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest, HTTPResponse
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
-from tests.faultkit import InstantHTTPClient, RawServer, refused_url, reply, response, trickle
+from tests.faultkit import (
+    BODIES_OF_200,
+    RAW_FAULTS,
+    InstantHTTPClient,
+    RawServer,
+    refused_url,
+    reply,
+    response,
+    trickle,
+)
 from tornado_alf import Retry, TokenError, TornadoClient
 from tornado_alf.testing import AuthServer
 
 FAST = {"request_timeout": 0.5, "connect_timeout": 0.5}
-
-# (case id, body of a 200 answer with "{token}" standing for a freshly issued token,
-#  None when the token must be usable, else a fragment of the TokenError message)
-BODIES_OF_200 = [
-    ("html", b"<!DOCTYPE html><html><body>Sign in</body></html>", "is not JSON"),
-    ("empty body", b"", "is not JSON"),
-    ("truncated JSON", b'{"access_token": "{token}", "expires_in": 36', "is not JSON"),
-    ("not UTF-8", b'{"access_token": "\xff\xfe"}', "is not JSON"),
-    ("deeply nested", b"[" * 100_000, "is not JSON"),
-    ("JSON array", b'[{"access_token": "{token}"}]', "not a JSON object"),
-    ("JSON string", b'"{token}"', "not a JSON object"),
-    ("JSON null", b"null", "not a JSON object"),
-    ("no access_token", b'{"token_type": "Bearer"}', "access_token is missing"),
-    ("access_token number", b'{"access_token": 12345}', "access_token is missing or not a non-empty string"),
-    ("access_token list", b'{"access_token": ["{token}"]}', "not a non-empty string"),
-    ("access_token object", b'{"access_token": {"value": "{token}"}}', "not a non-empty string"),
-    ("access_token null", b'{"access_token": null}', "not a non-empty string"),
-    ("access_token empty", b'{"access_token": ""}', "not a non-empty string"),
-    ("access_token with CRLF", b'{"access_token": "{token}\\r\\nX-Injected: 1"}', "outside RFC 6749 VSCHAR"),
-    ("access_token ending with a space", b'{"access_token": "{token} "}', "starts or ends with a space"),
-    ("access_token starting with a space", b'{"access_token": " {token}"}', "starts or ends with a space"),
-    ("access_token non-ASCII", b'{"access_token": "{token}\\u00e9"}', "outside RFC 6749 VSCHAR"),
-    ("token_type mac", b'{"access_token": "{token}", "token_type": "mac"}', "token_type is not Bearer"),
-    ("token_type number", b'{"access_token": "{token}", "token_type": 1}', "token_type is not Bearer"),
-    ("expires_in negative", b'{"access_token": "{token}", "expires_in": -1}', "finite number >= 0"),
-    ("expires_in NaN literal", b'{"access_token": "{token}", "expires_in": NaN}', "finite number >= 0"),
-    ("expires_in NaN string", b'{"access_token": "{token}", "expires_in": "NaN"}', "finite number >= 0"),
-    ("expires_in Infinity", b'{"access_token": "{token}", "expires_in": Infinity}', "finite number >= 0"),
-    ("expires_in 1e400", b'{"access_token": "{token}", "expires_in": 1e400}', "finite number >= 0"),
-    ("expires_in 10**400", b'{"access_token": "{token}", "expires_in": 1' + b"0" * 400 + b"}",
-     "expires_in is not a number"),
-    ("expires_in word", b'{"access_token": "{token}", "expires_in": "soon"}', "expires_in is not a number"),
-    ("expires_in true", b'{"access_token": "{token}", "expires_in": true}', "must be a number, not bool"),
-    ("expires_in object", b'{"access_token": "{token}", "expires_in": {}}', "must be a number, not dict"),
-    ("expires_in zero", b'{"access_token": "{token}", "expires_in": 0}', None),
-    ("expires_in huge", b'{"access_token": "{token}", "expires_in": 1e300}', None),
-    ("expires_in numeric string", b'{"access_token": "{token}", "expires_in": "3600"}', None),
-    ("expires_in missing", b'{"access_token": "{token}"}', None),
-    ("token_type missing", b'{"access_token": "{token}", "expires_in": 60}', None),
-    ("token_type lower case", b'{"access_token": "{token}", "token_type": "bearer"}', None),
-    ("scope of wrong type", b'{"access_token": "{token}", "scope": 7}', None),
-]
 
 
 def client_for(server: AuthServer, endpoint: Optional[str] = None, **kwargs: object) -> TornadoClient:
@@ -136,23 +103,6 @@ async def test_a_gzip_body_that_is_not_gzip_is_a_token_error(auth_server: AuthSe
         assert error.code in (200, 599)
     finally:
         client.close()
-
-
-# Transport faults, from a raw TCP server: (id, script, fragment of the message)
-RAW_FAULTS = [
-    ("reset before the status line", reply(b"", "reset"), "Connection reset"),
-    ("reset mid-headers", reply(b"HTTP/1.1 200 OK\r\nContent-Le", "reset"), "Connection reset"),
-    # Tornado 6.6 logs the reset as "Uncaught exception" and only the request timeout ends it.
-    ("reset mid-body", reply(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"acc", "reset"), "Timeout"),
-    ("closed mid-body", reply(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"acc"), "Connection closed"),
-    ("closed without answer", reply(b""), "closed"),
-    ("not HTTP", reply(b"SSH-2.0-OpenSSH_9.6\r\n\r\n"), "Connection closed"),
-    ("bad chunk size", reply(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"), "Connection closed"),
-    ("bad Content-Length", reply(b"HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n"), "Connection closed"),
-    ("headers that never end", reply(b"HTTP/1.1 200 OK\r\nX-A: 1\r\n", "hang"), "Timeout"),
-    ("silent after accept", reply(b"", "hang"), "Timeout"),
-    ("body that never ends", trickle(), "Timeout"),
-]
 
 
 @pytest.mark.parametrize(("script", "problem"), [case[1:] for case in RAW_FAULTS],

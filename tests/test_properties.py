@@ -160,6 +160,36 @@ def test_a_non_2xx_answer_is_always_a_token_error_with_its_status(
         assert text is None or (isinstance(text, str) and "\n" not in text and len(text) <= 200)
 
 
+secrets_to_hide = st.text(alphabet=VSCHARS.replace("[", "").replace("]", "") + "\t\n", min_size=8, max_size=40) \
+    .filter(lambda secret: len(secret.split()) > 0 and len(" ".join(secret.split())) >= 8)
+
+
+@PURE
+@example(secret="s3cr3t-p@ss w+rd:/%&=?", before="x" * 180, after="", where="error_description", code=400)
+@example(secret="s3cr3t-p@ss w+rd:/%&=?", before="", after="", where="Location", code=302)
+@given(secret=secrets_to_hide, before=st.text(max_size=220), after=st.text(max_size=40),
+       where=st.sampled_from(["error", "error_description", "error_uri", "Location"]),
+       code=st.sampled_from([302, 307, 400, 401, 403, 500, 503]))
+def test_a_secret_the_endpoint_quotes_back_never_shows(
+    secret: str, before: str, after: str, where: str, code: int
+) -> None:
+    text = before + secret + after
+    if where == "Location":
+        response = answer(code, b"", {"Location": " ".join(text.split()) or "x"})
+    else:
+        response = answer(code, json.dumps({"error": "invalid_client", where: text}).encode())
+    error = parsed_hiding(response, (secret,))
+    folded = " ".join(secret.split())
+    shown = [str(error), repr(error), error.message, error.error, error.error_description, error.error_uri]
+    assert not [text for text in shown if text and folded in text]
+
+
+def parsed_hiding(response: HTTPResponse, hide: tuple[str, ...]) -> TokenError:
+    with pytest.raises(TokenError) as caught:
+        parse_token_response(response, 0.0, "auth.example", hide)
+    return caught.value
+
+
 # parse_expires_in
 
 
