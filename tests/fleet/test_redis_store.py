@@ -85,6 +85,61 @@ async def test_lock_while_fetching_has_prefix_ttl_and_the_token_slot(
     assert backend.slot(lock) == backend.slot(token_key)
 
 
+async def test_token_without_expiry_is_stored_without_ttl(
+    backend: Backend, auth_server: AuthServer, make_client: MakeClient
+) -> None:
+    auth_server.expires_in = None
+    await make_client(RedisTokenStore(backend.client())).fetch(auth_server.resource_url)
+    key = only_key(backend)
+    assert backend.ttls()[key] == -1
+    assert stored(backend, key)["expires_at"] is None
+    await make_client(RedisTokenStore(backend.client())).fetch(auth_server.resource_url)
+    assert auth_server.token_requests == 1
+
+
+async def test_token_with_zero_lifetime_is_not_stored(
+    backend: Backend, auth_server: AuthServer, make_client: MakeClient
+) -> None:
+    auth_server.expires_in = 0
+    assert (await make_client(RedisTokenStore(backend.client())).fetch(auth_server.resource_url)).code == 200
+    assert backend.ttls() == {}
+
+
+async def test_waiter_fetches_alone_when_the_lock_is_never_released(
+    backend: Backend, auth_server: AuthServer, make_client: MakeClient
+) -> None:
+    await make_client(RedisTokenStore(backend.client())).fetch(auth_server.resource_url)
+    key = only_key(backend)
+    backend.set(key, b"", "PX", 1)  # gone in a millisecond
+    backend.set(key + ":lock", b"a-holder-that-hangs", "PX", 30_000)
+    store = RedisTokenStore(backend.client(), lock_timeout=30, wait_timeout=0.3)
+    started = time.monotonic()
+    assert (await make_client(store).fetch(auth_server.resource_url)).code == 200
+    assert 0.3 <= time.monotonic() - started < 2
+    assert auth_server.token_requests == 2
+    assert backend.get(key + ":lock") == b"a-holder-that-hangs"  # not someone else's to release
+    assert stored(backend, key)["access_token"] in auth_server.issued
+
+
+async def test_refresh_ahead_refreshes_once_for_all_clients(
+    backend: Backend, auth_server: AuthServer, make_client: MakeClient
+) -> None:
+    auth_server.expires_in = 2  # usable 1 s (margin: half the lifetime), refreshed after 0.8 s
+    clients = [make_client(RedisTokenStore(backend.client())) for _ in range(3)]
+    await asyncio.gather(*(c.fetch(auth_server.resource_url) for c in clients))
+    first = auth_server.last_resource_authorization
+    await asyncio.sleep(0.85)
+    await asyncio.gather(*(c.fetch(auth_server.resource_url) for c in clients))  # start the refreshes
+    for _ in range(100):
+        if auth_server.token_requests == 2 and not any("request in flight" in repr(c) for c in clients):
+            break
+        await asyncio.sleep(0.01)
+    for client in clients:
+        await client.fetch(auth_server.resource_url)
+        assert auth_server.last_resource_authorization != first
+    assert auth_server.token_requests == 2
+
+
 async def test_401_deletes_only_the_rejected_token(
     backend: Backend, auth_server: AuthServer, make_client: MakeClient
 ) -> None:
