@@ -9,6 +9,7 @@ import time
 from typing import Any, Callable
 
 import pytest
+import redis.asyncio
 
 from tests.fleet.backends import Backend
 from tornado_alf import RedisTokenStore, TornadoClient
@@ -216,3 +217,43 @@ async def test_repr_shows_state_not_tokens(backend: Backend, auth_server: AuthSe
     for text in (during, repr(holder), repr(waiter)):
         assert "tornado-alf:" in text
         assert not any(token in text for token in auth_server.issued)
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        ((object(),), TypeError),
+        ((None,), TypeError),
+    ],
+)
+def test_rejects_what_is_not_a_redis_client(args: tuple[Any, ...], error: type[Exception]) -> None:
+    with pytest.raises(error, match="redis_client"):
+        RedisTokenStore(*args)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"key_prefix": "app:{}:"}, "key_prefix"),
+        ({"key_prefix": b"app:"}, "key_prefix"),
+        ({"lock_timeout": 0}, "lock_timeout"),
+        ({"lock_timeout": float("inf")}, "lock_timeout"),
+        ({"lock_timeout": True}, "lock_timeout"),
+        ({"wait_timeout": -1}, "wait_timeout"),
+    ],
+)
+def test_rejects_bad_options(backend_free_client: Any, options: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        RedisTokenStore(backend_free_client, **options)
+
+
+def test_key_prefix_may_carry_its_own_hash_tag() -> None:
+    store = RedisTokenStore(redis.asyncio.Redis(), key_prefix="app:{tokens}:")
+    assert Backend.slot(store.token_key("abc")) == Backend.slot(store.lock_key("abc"))
+    assert store.lock_key("abc").startswith("app:{tokens}:")
+
+
+@pytest.fixture
+def backend_free_client() -> Any:
+    """A client object that is never connected: option checks need no server."""
+    return redis.asyncio.Redis()
