@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._challenge import BearerChallenge, bearer_challenge
 from .client import TornadoClient
 from .errors import TokenError
 from .redis_store import RedisTokenStore
@@ -16,6 +17,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a checkout that 
     __version__ = "0+unknown"
 
 __all__ = [
+    "BearerChallenge",
     "MemoryTokenStore",
     "RedisTokenStore",
     "Retry",
@@ -23,4 +25,5 @@ __all__ = [
     "TokenStore",
     "TornadoClient",
     "__version__",
+    "bearer_challenge",
 ]
