@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._challenge import BearerChallenge, bearer_challenge
 from ._sealing import EncryptedTokenStore
 from .client import TornadoClient
 from .errors import TokenError
+from .redis_store import RedisTokenStore
 from .retry import Retry
 from .stores import MemoryTokenStore, TokenStore
 
@@ -16,11 +18,14 @@ except PackageNotFoundError:  # pragma: no cover - running from a checkout that 
     __version__ = "0+unknown"
 
 __all__ = [
+    "BearerChallenge",
     "EncryptedTokenStore",
     "MemoryTokenStore",
+    "RedisTokenStore",
     "Retry",
     "TokenError",
     "TokenStore",
     "TornadoClient",
     "__version__",
+    "bearer_challenge",
 ]

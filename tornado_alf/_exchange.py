@@ -7,7 +7,7 @@ import logging
 import time
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
 from tornado.iostream import StreamClosedError
@@ -36,6 +36,20 @@ def form_fields(scope: Union[str, Iterable[str], None], params: Mapping[str, Par
             raise TypeError("token_request_params must map str to str or to an iterable of str")
         fields.extend((name, item) for item in values)
     return fields
+
+
+def request_params(
+    token_request_params: Optional[Mapping[str, ParamValue]], **named: Optional[ParamValue]
+) -> dict[str, ParamValue]:
+    """``token_request_params`` plus the named ones given (``audience``, ``resource``)."""
+    params = dict(token_request_params or {})
+    for name, value in named.items():
+        if value is None:
+            continue
+        if name in params:
+            raise ValueError(f"{name} is given both as an argument and in token_request_params")
+        params[name] = value
+    return params
 
 
 class TokenEndpoint:
@@ -95,10 +109,14 @@ class TokenEndpoint:
         return retries < self._retry.total and self._retry.is_retryable(response.code)
 
     async def _send_once(self, http_client: AsyncHTTPClient) -> HTTPResponse:
-        request = self.build_request()
-        try:
-            return await http_client.fetch(request, raise_error=False)
-        except HTTPClientError as exc:  # timeouts and closed streams: code 599
-            return HTTPResponse(request, exc.code, error=exc)
-        except (OSError, StreamClosedError) as exc:
-            return HTTPResponse(request, 599, error=exc)
+        return await send(http_client, self.build_request())
+
+
+async def send(http_client: AsyncHTTPClient, request: HTTPRequest) -> HTTPResponse:
+    """The response to ``request``, whatever its status; a network failure becomes a 599."""
+    try:
+        return await http_client.fetch(request, raise_error=False)
+    except HTTPClientError as exc:  # timeouts and closed streams: code 599
+        return HTTPResponse(request, exc.code, error=exc)
+    except (OSError, StreamClosedError) as exc:
+        return HTTPResponse(request, 599, error=exc)

@@ -98,9 +98,7 @@ class TokenManager:
         try:
             token = await self._usable_stored_token()
             if token is None:
-                token = await self._request_token()
-                if self._cache is not None and token.expires_in != 0:
-                    await self._cache.save(self._key, token)
+                token = await self._fetch_and_share()
             grant = self._policy.grant(token, self._clock(), time.time())
             if grant.expires_at > self._clock():
                 self._grant = grant
@@ -119,8 +117,18 @@ class TokenManager:
         token = await self._cache.load(self._key)
         if token is None or (rejected is not None and token.access_token == rejected.access_token):
             return None
+        return token if self._is_usable(token) else None
+
+    async def _fetch_and_share(self) -> Token:
+        """A new token; with a store, fetched through it so processes sharing it fetch once."""
+        if self._cache is None:
+            return await self._request_token()
+        return await self._cache.single_flight(self._key, self._request_token, self._is_usable)
+
+    def _is_usable(self, token: Token) -> bool:
+        """Whether ``token`` is neither expired nor due for refresh by this client's policy."""
         grant = self._policy.grant(token, self._clock(), time.time())
-        return token if self._clock() < min(grant.refresh_at, grant.expires_at) else None
+        return self._clock() < min(grant.refresh_at, grant.expires_at)
 
     def _refresh_done(self, task: asyncio.Task[Grant]) -> None:
         if task.cancelled() or task.exception() is None:

@@ -12,9 +12,11 @@ from typing import Any, Optional, Union
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 from tornado.httputil import HTTPHeaders
 
+from ._challenge import bearer_challenge
 from ._client_auth import client_authentication
 from ._codec import token_key_digest
-from ._exchange import ParamValue, TokenEndpoint, form_fields
+from ._discovery import credential_methods, discover_token_endpoint
+from ._exchange import ParamValue, TokenEndpoint, form_fields, request_params
 from ._expiry import ExpiryPolicy, Grant
 from ._manager import TokenManager
 from .retry import Retry
@@ -44,22 +46,43 @@ class TornadoClient:
     :arg str token_endpoint: the authorization server's token endpoint (http or https).
     :arg str client_id: the client identifier.
     :arg str client_secret: the client secret; never logged nor shown by ``repr``.
+        Required by ``client_secret_basic``, ``client_secret_post`` and
+        ``client_secret_jwt``; ``None`` for the other auth methods.
     :arg token_storage: ``None`` for a private in-memory cache, a `MemoryTokenStore`
         to share tokens between clients, a `RedisTokenStore`, or any object with
         ``get(key)``/``set(key, value)`` (sync or async).
     :arg token_retry: ``None`` (one attempt), an int (that many retries), a `Retry`,
         or a urllib3 ``Retry``; applies to the token request only.
     :arg scope: a str or an iterable of str, sent space-separated as ``scope``.
-    :arg token_request_params: extra form fields (``audience``, ``resource``...);
-        a value may be an iterable of str to repeat the field.
-    :arg str auth_method: ``"client_secret_basic"`` (default) or ``"client_secret_post"``.
+    :arg str audience: sent as ``audience`` (Auth0, Okta and others name the API so).
+    :arg resource: a str or an iterable of str: one ``resource`` field each (RFC 8707).
+    :arg token_request_params: extra form fields; a value may be an iterable of str
+        to repeat the field. Each distinct combination of scope and params has its
+        own cached token.
+    :arg str auth_method: how the client authenticates to the token endpoint:
+        ``"client_secret_basic"`` (default), ``"client_secret_post"``,
+        ``"client_secret_jwt"`` or ``"private_key_jwt"`` (RFC 7523; these two need the
+        ``tornado-alf[jwt]`` extra), ``"tls_client_auth"`` (RFC 8705: the client
+        certificate in ``http_options``) or ``"none"`` (a public client).
     :arg str basic_auth_encoding: ``"form"`` (RFC 6749 sec. 2.3.1, default) or ``"raw"``.
+    :arg private_key: for ``private_key_jwt``: a PEM (str or bytes) or a JWK (a dict)
+        holding an RSA or P-256 EC private key.
+    :arg str private_key_id: the ``kid`` JWS header of ``private_key_jwt`` assertions;
+        default: the JWK's ``kid``, none for a PEM key.
+    :arg str assertion_audience: ``aud`` of JWT assertions; default: the token endpoint.
+    :arg str signing_alg: ``HS256`` for ``client_secret_jwt``; ``RS256``, ``PS256`` or
+        ``ES256`` for ``private_key_jwt`` (default: the JWK's ``alg``, else ``RS256``
+        for an RSA key and ``ES256`` for an EC key).
     :arg http_options: `~tornado.httpclient.HTTPRequest` keyword arguments for token
         requests (``request_timeout``, ``validate_cert``, ``ca_certs``...). Token requests
         always have a deadline: ``connect_timeout`` and ``request_timeout`` default to 20 s
         whatever the HTTP client's defaults, and must be > 0.
     :arg http_client: the `~tornado.httpclient.AsyncHTTPClient` for token and resource
         requests; default: Tornado's shared client of the running IOLoop. Never closed here.
+    :arg reauth_statuses: resource statuses that make the client get a new token and
+        send the request once more (default ``(401,)``; add ``403`` for servers that
+        answer a bad token so). Not when the ``WWW-Authenticate: Bearer`` challenge
+        names ``insufficient_scope`` or ``invalid_request`` (RFC 6750 sec. 3.1).
     :arg float expiry_margin: seconds before expiry at which a token counts as expired,
         applied as ``min(expiry_margin, lifetime / 2)``.
     :arg refresh_ahead: fraction of the lifetime after which one background refresh
@@ -75,16 +98,23 @@ class TornadoClient:
         self,
         token_endpoint: str,
         client_id: str,
-        client_secret: str,
+        client_secret: Optional[str] = None,
         *,
         token_storage: Any = None,
         token_retry: Union[int, Retry, Any, None] = None,
         scope: Union[str, Iterable[str], None] = None,
+        audience: Optional[str] = None,
+        resource: Union[str, Iterable[str], None] = None,
         token_request_params: Optional[Mapping[str, ParamValue]] = None,
         auth_method: str = "client_secret_basic",
         basic_auth_encoding: str = "form",
+        private_key: Union[str, bytes, Mapping[str, Any], None] = None,
+        private_key_id: Optional[str] = None,
+        assertion_audience: Optional[str] = None,
+        signing_alg: Optional[str] = None,
         http_options: Optional[Mapping[str, Any]] = None,
         http_client: Optional[AsyncHTTPClient] = None,
+        reauth_statuses: Iterable[int] = (401,),
         expiry_margin: float = 30,
         refresh_ahead: Optional[float] = 0.8,
         max_token_lifetime: Optional[float] = None,
@@ -93,12 +123,25 @@ class TornadoClient:
         _check_endpoint(token_endpoint)
         if not isinstance(client_id, str) or not client_id:
             raise ValueError("client_id must be a non-empty string")
-        if not isinstance(client_secret, str):
-            raise ValueError("client_secret must be a string")
+        if client_secret is not None and not isinstance(client_secret, str):
+            raise ValueError("client_secret must be a string or None")
         policy = _expiry_policy(expiry_margin, refresh_ahead, max_token_lifetime)
         options = _http_options(token_endpoint, http_options)
-        fields = form_fields(scope, token_request_params or {})
-        auth = client_authentication(auth_method, client_id, client_secret, basic_auth_encoding)
+        params = request_params(token_request_params, audience=audience, resource=resource)
+        fields = form_fields(scope, params)
+        auth = client_authentication(
+            auth_method,
+            client_id,
+            client_secret,
+            basic_auth_encoding,
+            token_endpoint=token_endpoint,
+            private_key=private_key,
+            private_key_id=private_key_id,
+            assertion_audience=assertion_audience,
+            signing_alg=signing_alg,
+            http_options=options,
+        )
+        self._reauth_statuses = _reauth_statuses(reauth_statuses)
         endpoint = TokenEndpoint(token_endpoint, auth, fields, options, Retry.from_setting(token_retry))
         self._endpoint_host = endpoint.host
         self._http_client = http_client
@@ -110,6 +153,45 @@ class TornadoClient:
             policy,
         )
 
+    @classmethod
+    async def from_issuer(
+        cls,
+        issuer: str,
+        client_id: str,
+        client_secret: Optional[str] = None,
+        *,
+        allow_insecure_http: bool = False,
+        **kwargs: Any,
+    ) -> TornadoClient:
+        """A client for the token endpoint that ``issuer`` publishes (RFC 8414).
+
+        Reads ``/.well-known/oauth-authorization-server``, then
+        ``/.well-known/openid-configuration``; the document's ``issuer`` must equal
+        ``issuer`` exactly. ``auth_method``, when given, must be one the server lists in
+        ``token_endpoint_auth_methods_supported``; otherwise the first listed one the
+        credentials allow is used: ``private_key_jwt`` with a ``private_key``, else
+        ``client_secret_basic``, ``client_secret_post``, ``client_secret_jwt`` with a
+        secret, else ``tls_client_auth`` with a client certificate, else ``none``.
+        ``http_client`` and ``http_options`` serve the discovery request too.
+
+        :arg bool allow_insecure_http: accept an ``http://`` issuer and token endpoint,
+            for local testing only.
+        :arg kwargs: the other `TornadoClient` arguments.
+        :raises TokenError: when the metadata cannot be read or is unusable.
+        :raises ValueError: for an unusable issuer or auth method, naming the argument.
+        """
+        options = _http_options(issuer, kwargs.get("http_options"))
+        http_client = kwargs.get("http_client") or AsyncHTTPClient()
+        token_endpoint, auth_method = await discover_token_endpoint(
+            issuer,
+            kwargs.pop("auth_method", None),
+            credential_methods(client_secret, kwargs.get("private_key"), options),
+            http_client,
+            options,
+            allow_insecure_http,
+        )
+        return cls(token_endpoint, client_id, client_secret, auth_method=auth_method, **kwargs)
+
     async def fetch(
         self, request: Union[str, HTTPRequest], raise_error: bool = True, **kwargs: Any
     ) -> HTTPResponse:
@@ -118,9 +200,11 @@ class TornadoClient:
         ``request`` is a URL (``kwargs`` build the `~tornado.httpclient.HTTPRequest`)
         or an `~tornado.httpclient.HTTPRequest`, which is never modified. A 401
         invalidates the token and the request is sent once more with a new one,
-        unless its body came from a ``body_producer`` (it cannot be read twice) or
-        the 401 came from another origin after a redirect (Tornado does not send
-        the token across origins, so that 401 says nothing about it).
+        unless its body came from a ``body_producer`` (it cannot be read twice), a
+        Bearer challenge says a new token would not help, or the 401 came from
+        another origin after a redirect (Tornado does not send the token across
+        origins, so that 401 says nothing about it). `bearer_challenge` reads the
+        challenge of the response returned or raised.
 
         :raises TokenError: when no token could be obtained; the request was not sent.
         :raises tornado.httpclient.HTTPClientError: for a non-2xx answer when
@@ -137,7 +221,7 @@ class TornadoClient:
         _refuse_own_credentials(request)
         grant = self._tokens.current() or await self._tokens.get()
         response = await self._send(request, grant)
-        if response.code == 401 and _replayable(request, response):
+        if self._new_token_may_help(response) and _replayable(request, response):
             grant = await self._tokens.replace(grant)
             response = await self._send(request, grant)
         if raise_error and response.error is not None:
@@ -148,6 +232,16 @@ class TornadoClient:
         """Stop background work; the HTTP client (passed in or Tornado's shared one) stays open."""
         self._closed = True
         self._tokens.close()
+
+    def _new_token_may_help(self, response: HTTPResponse) -> bool:
+        if response.code not in self._reauth_statuses:
+            return False
+        challenge = bearer_challenge(response)
+        if challenge is None or challenge.wants_new_token:
+            return True
+        log.debug("resource answered %d with Bearer error %s: a new token would not help, not replayed",
+                  response.code, challenge.error)
+        return False
 
     def _client(self) -> AsyncHTTPClient:
         return self._http_client if self._http_client is not None else AsyncHTTPClient()
@@ -209,6 +303,16 @@ def _http_options(url: str, http_options: Optional[Mapping[str, Any]]) -> dict[s
     return options
 
 
+def _reauth_statuses(statuses: Iterable[int]) -> frozenset[int]:
+    try:
+        codes = frozenset(statuses)
+    except TypeError:
+        raise ValueError("reauth_statuses must be an iterable of HTTP status codes") from None
+    if not all(isinstance(c, int) and not isinstance(c, bool) and 400 <= c <= 499 for c in codes):
+        raise ValueError("reauth_statuses must hold 4xx status codes, e.g. (401, 403)")
+    return codes
+
+
 def _guarded_cache(token_storage: Any, store_timeout: float) -> Optional[GuardedCache]:
     if not _number(store_timeout) or store_timeout <= 0:
         raise ValueError("store_timeout must be a number of seconds > 0")
@@ -223,14 +327,15 @@ def _guarded_cache(token_storage: Any, store_timeout: float) -> Optional[Guarded
 
 
 def _replayable(request: HTTPRequest, response: HTTPResponse) -> bool:
-    """Whether a 401 is worth a new token and a second send of ``request``."""
+    """Whether ``request`` can and should be sent again after a rejection (``response``)."""
     if request.body_producer is not None:
-        log.debug("401 on a request with a body_producer: not replayed, body cannot be re-read")
+        log.debug("%d on a request with a body_producer: not replayed, body cannot be re-read", response.code)
         return False
     # Tornado's own rule for dropping Authorization on a redirect: scheme or netloc changed.
     sent, answered = urllib.parse.urlsplit(request.url), urllib.parse.urlsplit(response.effective_url)
     if (sent.scheme, sent.netloc) != (answered.scheme, answered.netloc):
-        log.debug("401 from another origin after a redirect: the token was not sent there, not replayed")
+        log.debug("%d from another origin after a redirect: the token was not sent there, not replayed",
+                  response.code)
         return False
     return True
 

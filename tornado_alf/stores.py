@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from typing import Any, Optional, Protocol, TypeVar, Union
+from collections.abc import Awaitable
+from typing import Any, Callable, Optional, Protocol, TypeVar, Union
 
 from ._codec import decode_token, encode_token
 from ._token import Token
@@ -24,6 +25,9 @@ T = TypeVar("T")
 
 #: Prefix of every key the generic adapter writes.
 KEY_PREFIX = "tornado-alf:"
+
+#: Top-level modules of clients whose get/set/delete take bytes only.
+_BYTES_ONLY_CLIENTS = frozenset({"aiomcache"})
 
 
 class TokenStore(Protocol):
@@ -94,9 +98,15 @@ class GetSetCache:
         self.store = store
         self._prefix = key_prefix
         self._can_delete = callable(getattr(store, "delete", None))
+        # aiomcache rejects str keys and values; every other client takes str.
+        self._binary = type(store).__module__.partition(".")[0] in _BYTES_ONLY_CLIENTS
+
+    def _wire(self, text: str) -> Union[str, bytes]:
+        """``text`` as the store's client wants it (keys and values are ASCII)."""
+        return text.encode("ascii") if self._binary else text
 
     async def load(self, key: str) -> Optional[Token]:
-        raw = await _resolve(self.store.get(self._prefix + key))
+        raw = await _resolve(self.store.get(self._wire(self._prefix + key)))
         if raw is None:
             return None
         if not isinstance(raw, (str, bytes)):
@@ -104,17 +114,21 @@ class GetSetCache:
         return decode_token(raw)
 
     async def save(self, key: str, token: Token) -> None:
-        await _resolve(self.store.set(self._prefix + key, encode_token(token)))
+        await _resolve(self.store.set(self._wire(self._prefix + key), self._wire(encode_token(token))))
 
     async def discard(self, key: str, token: Token) -> None:
         if not self._can_delete:
             return  # the next token simply overwrites it
         stored = await self.load(key)
         if stored is not None and stored.access_token == token.access_token:
-            await _resolve(self.store.delete(self._prefix + key))
+            await _resolve(self.store.delete(self._wire(self._prefix + key)))
 
     def __repr__(self) -> str:
         return f"<GetSetCache over {type(self.store).__name__}>"
+
+
+class StoreUnavailable(Exception):
+    """A store command failed or timed out; `GuardedCache` has logged it already."""
 
 
 class GuardedCache:
@@ -140,7 +154,27 @@ class GuardedCache:
     async def discard(self, key: str, token: Token) -> None:
         await self._guarded("delete", self.cache.discard(key, token))
 
-    async def _guarded(self, action: str, call: Any) -> Any:
+    async def single_flight(
+        self, key: str, fetch: Callable[[], Awaitable[Token]], is_usable: Callable[[Token], bool]
+    ) -> Token:
+        """Fetch a token and share it through the store.
+
+        A cache with a ``single_flight`` method of its own (`RedisTokenStore`)
+        runs it, with this guard around each of its commands, so one fetch
+        serves every process that shares the store; otherwise the token is
+        fetched here and saved.
+        """
+        flight = getattr(self.cache, "single_flight", None)
+        if flight is not None:
+            token: Token = await flight(key, fetch, is_usable, self.strict)
+            return token
+        token = await fetch()
+        if token.expires_in != 0:
+            await self.save(key, token)
+        return token
+
+    async def strict(self, action: str, call: Awaitable[T]) -> T:
+        """Run one store call bounded in time; `StoreUnavailable` (logged) if it fails."""
         try:
             result = await asyncio.wait_for(call, self.timeout)
         except asyncio.CancelledError:
@@ -148,11 +182,17 @@ class GuardedCache:
         # A store is arbitrary user code; whatever it raises means "no token from here".
         except Exception as exc:
             self._failed(action, exc)
-            return None
+            raise StoreUnavailable(action) from None
         if self.failing:
             self.failing = False
             log.info("token store %r is answering again", self.cache)
         return result
+
+    async def _guarded(self, action: str, call: Awaitable[Any]) -> Any:
+        try:
+            return await self.strict(action, call)
+        except StoreUnavailable:
+            return None
 
     def _failed(self, action: str, exc: BaseException) -> None:
         if self.failing:

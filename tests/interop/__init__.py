@@ -1,0 +1,1 @@
+"""Interop tests against node oidc-provider."""

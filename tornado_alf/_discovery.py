@@ -1,0 +1,183 @@
+"""Authorization server metadata (RFC 8414, OpenID Connect Discovery 1.0).
+
+`discover` reads the issuer's metadata document and keeps what a client-credentials
+client needs: where the token endpoint is and how it accepts client authentication.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional
+
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
+
+from ._client_auth import SECRET_METHODS
+from ._exchange import send
+from .errors import TokenError
+
+log = logging.getLogger("tornado_alf")
+
+# RFC 8414 sec. 2: when the server omits the list, client_secret_basic is implied.
+DEFAULT_AUTH_METHODS = ("client_secret_basic",)
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerMetadata:
+    """What `discover` keeps of an authorization server's metadata document."""
+
+    issuer: str
+    token_endpoint: str
+    token_endpoint_auth_methods_supported: tuple[str, ...] = DEFAULT_AUTH_METHODS
+    # RFC 8705 sec. 5: where to send a token request authenticated with a client certificate.
+    mtls_token_endpoint: Optional[str] = None
+
+
+def check_url(url: object, argument: str, allow_insecure_http: bool) -> str:
+    """``url`` if it is an absolute https URL (or http when allowed), else `ValueError`."""
+    if not isinstance(url, str):
+        raise ValueError(f"{argument} must be a URL string")
+    parts = urllib.parse.urlsplit(url)
+    schemes = ("https", "http") if allow_insecure_http else ("https",)
+    if parts.scheme not in schemes or not parts.netloc:
+        allowed = " or ".join(schemes)
+        raise ValueError(f"{argument} must be an absolute {allowed} URL, not {url!r}")
+    return url
+
+
+def metadata_urls(issuer: str) -> list[str]:
+    """Where to look for the metadata of ``issuer``, in order.
+
+    First RFC 8414 sec. 3.1 (the well-known segment goes between host and path), then
+    OpenID Connect Discovery sec. 4 (appended to the issuer, as Keycloak and Okta serve it).
+    The two coincide for an issuer without a path, apart from the document name.
+    """
+    parts = urllib.parse.urlsplit(issuer)
+    path = parts.path.rstrip("/")
+    rfc8414 = parts._replace(path="/.well-known/oauth-authorization-server" + path).geturl()
+    oidc = parts._replace(path=path + "/.well-known/openid-configuration").geturl()
+    return [rfc8414, oidc]
+
+
+def parse_metadata(body: bytes, issuer: str, allow_insecure_http: bool) -> ServerMetadata:
+    """The `ServerMetadata` in a metadata document, or `ValueError` saying what is wrong.
+
+    The document's ``issuer`` must be exactly ``issuer`` (RFC 8414 sec. 3.3): a document
+    served for another issuer could send our credentials elsewhere.
+    """
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        raise ValueError("metadata is not JSON") from None
+    if not isinstance(document, dict):
+        raise ValueError("metadata is not a JSON object")
+    if document.get("issuer") != issuer:
+        raise ValueError("metadata names another issuer")
+    token_endpoint = check_url(document.get("token_endpoint"), "token_endpoint", allow_insecure_http)
+    methods = document.get("token_endpoint_auth_methods_supported", DEFAULT_AUTH_METHODS)
+    if not isinstance(methods, (list, tuple)) or not all(isinstance(m, str) for m in methods):
+        raise ValueError("token_endpoint_auth_methods_supported is not a list of strings")
+    aliases = document.get("mtls_endpoint_aliases")
+    mtls = aliases.get("token_endpoint") if isinstance(aliases, dict) else None
+    if mtls is not None:
+        mtls = check_url(mtls, "mtls_endpoint_aliases token_endpoint", allow_insecure_http)
+    return ServerMetadata(issuer, token_endpoint, tuple(methods), mtls)
+
+
+def choose_auth_method(
+    supported: Sequence[str], requested: Optional[str], candidates: Sequence[str]
+) -> str:
+    """``requested`` if the server supports it, else the first supported of ``candidates``.
+
+    ``candidates`` are the methods the caller's credentials allow, best first.
+    """
+    if requested is not None:
+        if requested not in supported:
+            raise ValueError(
+                f"auth_method {requested!r} is not in the issuer's "
+                f"token_endpoint_auth_methods_supported {list(supported)}"
+            )
+        return requested
+    for method in candidates:
+        if method in supported:
+            return method
+    raise ValueError(
+        f"the issuer supports none of {list(candidates)} (it lists {list(supported)}); "
+        "pass the credentials for one it supports"
+    )
+
+
+async def discover(
+    issuer: str,
+    http_client: AsyncHTTPClient,
+    http_options: Mapping[str, Any],
+    allow_insecure_http: bool = False,
+) -> ServerMetadata:
+    """Fetch and check the metadata of ``issuer`` (RFC 8414 sec. 3).
+
+    :arg http_options: `~tornado.httpclient.HTTPRequest` keyword arguments (timeouts,
+        ``ca_certs``...), as for the token requests.
+    :raises TokenError: when no metadata document can be read or it is unusable.
+    :raises ValueError: when ``issuer`` is not an absolute https URL (or http when
+        ``allow_insecure_http``), or carries a query or fragment (RFC 8414 sec. 2).
+    """
+    check_url(issuer, "issuer", allow_insecure_http)
+    parts = urllib.parse.urlsplit(issuer)
+    if parts.query or parts.fragment:
+        raise ValueError("issuer must not have a query or fragment (RFC 8414 sec. 2)")
+    host = parts.netloc
+    for url in metadata_urls(issuer):
+        response = await _get(http_client, url, http_options)
+        if response.code == 599:
+            raise TokenError(599, f"could not reach {host} for its metadata: {response.error}")
+        if response.code == 200:
+            try:
+                return parse_metadata(response.body, issuer, allow_insecure_http)
+            except ValueError as exc:
+                raise TokenError(200, f"unusable metadata from {host}: {exc}", response) from None
+        log.debug("no metadata at %s (%d)", url, response.code)
+    # The last answer stands for all: metadata_urls() is never empty.
+    raise TokenError(response.code, f"{host} serves no authorization server metadata", response)
+
+
+def credential_methods(
+    client_secret: Optional[str], private_key: object, http_options: Mapping[str, Any]
+) -> tuple[str, ...]:
+    """The auth methods the given credentials allow, best first (for ``from_issuer``)."""
+    if private_key is not None:
+        return ("private_key_jwt",)
+    if client_secret:
+        return SECRET_METHODS
+    if http_options.get("client_cert"):
+        return ("tls_client_auth",)
+    return ("none",)
+
+
+async def discover_token_endpoint(
+    issuer: str,
+    auth_method: Optional[str],
+    credentials: Sequence[str],
+    http_client: AsyncHTTPClient,
+    http_options: Mapping[str, Any],
+    allow_insecure_http: bool,
+) -> tuple[str, str]:
+    """``(token endpoint, auth method)`` for a client of ``issuer``.
+
+    :arg auth_method: the method the caller asked for, checked against the server's
+        list; ``None`` to pick the first of ``credentials`` the server supports.
+    :arg credentials: the methods the caller's credentials allow, best first.
+    """
+    metadata = await discover(issuer, http_client, http_options, allow_insecure_http)
+    method = choose_auth_method(metadata.token_endpoint_auth_methods_supported, auth_method, credentials)
+    if method == "tls_client_auth" and metadata.mtls_token_endpoint is not None:
+        return metadata.mtls_token_endpoint, method
+    return metadata.token_endpoint, method
+
+
+async def _get(http_client: AsyncHTTPClient, url: str, http_options: Mapping[str, Any]) -> HTTPResponse:
+    headers = dict(http_options.get("headers") or {})
+    headers["Accept"] = "application/json"
+    return await send(http_client, HTTPRequest(url, **{**http_options, "headers": headers}))

@@ -1,0 +1,155 @@
+"""JWT client assertions for the token endpoint (RFC 7523 sec. 2.2, OpenID Connect Core sec. 9).
+
+Signing is joserfc's job, installed with the ``tornado-alf[jwt]`` extra; this module
+only decides what goes into each assertion. It is imported only when a JWT auth method
+is chosen (see `tornado_alf._client_auth`), so the core works without joserfc.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Mapping
+from typing import Any, Callable, Optional, Union
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, Key, OctKey, RSAKey
+
+from ._client_auth import FormFields, spellings
+
+PrivateKey = Union[str, bytes, Mapping[str, Any]]
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+# Long enough for a slow network and a little clock skew, short enough that a
+# captured assertion is soon worthless (servers also refuse a replayed jti).
+ASSERTION_LIFETIME = 60
+SECRET_ALGS = ("HS256",)
+KEY_ALGS = ("RS256", "PS256", "ES256")
+_KEY_TYPES = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC"}
+_KEY_CLASSES: dict[str, Union[type[RSAKey], type[ECKey]]] = {"RSA": RSAKey, "EC": ECKey}
+
+
+class JwtAssertion:
+    """Signs a fresh client assertion for every token request.
+
+    :arg str client_id: ``iss`` and ``sub`` of each assertion.
+    :arg str audience: ``aud``, normally the token endpoint URL.
+    :arg key: the joserfc key that signs.
+    :arg str alg: the JWS algorithm.
+    :arg kid: the ``kid`` JWS header, when the key has one.
+    :arg clock: wall-clock seconds, for ``iat`` and ``exp``.
+    :arg hide: spellings of the signing secret, for `hidden`.
+    """
+
+    def __init__(
+        self,
+        client_id: str,
+        audience: str,
+        key: Key,
+        alg: str,
+        kid: Optional[str] = None,
+        clock: Callable[[], float] = time.time,
+        hide: tuple[str, ...] = (),
+    ) -> None:
+        self._client_id = client_id
+        self._hide = hide
+        self._last = ""
+        self._audience = audience
+        self._key = key
+        self._header = {"alg": alg, "typ": "JWT"} if kid is None else {"alg": alg, "typ": "JWT", "kid": kid}
+        self._clock = clock
+
+    def assertion(self) -> str:
+        """One signed assertion with a new ``jti``, ``iat`` and ``exp``."""
+        now = int(self._clock())
+        claims = {
+            "iss": self._client_id,
+            "sub": self._client_id,
+            "aud": self._audience,
+            "jti": secrets.token_urlsafe(24),
+            "iat": now,
+            "exp": now + ASSERTION_LIFETIME,
+        }
+        token: str = jwt.encode(self._header, claims, self._key, algorithms=[self._header["alg"]])
+        return token
+
+    @property
+    def hidden(self) -> tuple[str, ...]:
+        """The secret's spellings and the assertion sent last (one request is in flight at a time)."""
+        return (*self._hide, self._last) if self._last else self._hide
+
+    def apply(self, form: FormFields, headers: dict[str, str]) -> None:
+        self._last = self.assertion()
+        form.append(("client_assertion_type", ASSERTION_TYPE))
+        form.append(("client_assertion", self._last))
+
+    def __repr__(self) -> str:
+        return f"<JwtAssertion {self._header['alg']}>"
+
+
+def client_secret_jwt(
+    client_id: str, client_secret: str, audience: str, alg: Optional[str] = None
+) -> JwtAssertion:
+    """``client_secret_jwt``: an HMAC assertion keyed with the client secret."""
+    alg = alg or "HS256"
+    if alg not in SECRET_ALGS:
+        raise ValueError(f"signing_alg for client_secret_jwt must be one of {SECRET_ALGS}, not {alg!r}")
+    if not client_secret:
+        # RFC 6749 sec. 2.3.1 allows an empty secret; an HMAC key cannot be empty.
+        raise ValueError("client_secret must be a non-empty string for auth_method='client_secret_jwt'")
+    key = OctKey.import_key(client_secret)
+    return _checked(JwtAssertion(client_id, audience, key, alg, hide=spellings(client_secret)), "client_secret")
+
+
+def private_key_jwt(
+    client_id: str,
+    private_key: Optional[PrivateKey],
+    audience: str,
+    alg: Optional[str] = None,
+    kid: Optional[str] = None,
+) -> JwtAssertion:
+    """``private_key_jwt``: an assertion signed with the client's private key.
+
+    ``private_key`` is a PEM string/bytes or a JWK (a mapping). ``alg`` defaults to
+    the JWK's ``alg``, else RS256 for an RSA key and ES256 for an EC key. ``kid``
+    defaults to the JWK's ``kid``; a PEM key has none unless one is given.
+    """
+    if private_key is None:
+        raise ValueError("private_key is required for auth_method='private_key_jwt'")
+    if not isinstance(private_key, (str, bytes, Mapping)):
+        raise TypeError("private_key must be a PEM str/bytes or a JWK mapping")
+    key = _import_key(private_key, alg)
+    alg = alg or _default_alg(private_key, key.key_type)
+    if alg not in KEY_ALGS:
+        raise ValueError(f"signing_alg for private_key_jwt must be one of {KEY_ALGS}, not {alg!r}")
+    kid = kid if kid is not None else key.kid
+    return _checked(JwtAssertion(client_id, audience, key, alg, kid), "private_key")
+
+
+def _import_key(private_key: PrivateKey, alg: Optional[str]) -> Key:
+    data = dict(private_key) if isinstance(private_key, Mapping) else private_key
+    key_type = _KEY_TYPES.get(alg or "") or (data.get("kty") if isinstance(data, dict) else None)
+    # A PEM says what it holds: without an alg, try the two types we can sign with.
+    candidates = [_KEY_CLASSES[key_type]] if key_type in _KEY_CLASSES else list(_KEY_CLASSES.values())
+    for key_class in candidates:
+        try:
+            return key_class.import_key(data)
+        except (JoseError, ValueError, TypeError):
+            continue
+    raise ValueError(f"private_key is not a usable {alg or 'RSA or EC'} private key (PEM or JWK)")
+
+
+def _default_alg(private_key: PrivateKey, key_type: str) -> str:
+    if isinstance(private_key, Mapping) and isinstance(private_key.get("alg"), str):
+        return str(private_key["alg"])
+    return "ES256" if key_type == "EC" else "RS256"
+
+
+def _checked(assertion: JwtAssertion, argument: str) -> JwtAssertion:
+    """Sign once now, so a public or mismatched key fails at construction, not mid-request."""
+    try:
+        assertion.assertion()
+    except (JoseError, ValueError) as exc:
+        raise ValueError(f"{argument} cannot sign {assertion!r}: {type(exc).__name__}") from exc
+    return assertion
