@@ -76,8 +76,14 @@ class JwtAssertion:
 
     @property
     def hidden(self) -> tuple[str, ...]:
-        """The secret's spellings and the assertion sent last (one request is in flight at a time)."""
-        return (*self._hide, self._last) if self._last else self._hide
+        """The secret's spellings, the assertion sent last and its signature alone.
+
+        One token request is in flight per client, so the last assertion is the
+        one the answer being read was given for.
+        """
+        if not self._last:
+            return self._hide
+        return (*self._hide, self._last, self._last.rpartition(".")[2])
 
     def apply(self, form: FormFields, headers: dict[str, str]) -> None:
         self._last = self.assertion()
