@@ -185,13 +185,15 @@ class ResourceApp:
 
     Paths: ``/protected`` checks the bearer token with ``auth_server.accepts``;
     ``/open`` answers 200 to anyone; ``/deny`` answers 401 to anyone;
-    ``/redirect?to=URL&status=302`` redirects. ``hits`` lists
-    ``(path, Authorization header or None)`` for every request.
+    ``/redirect?to=URL&status=302`` redirects; ``/echo`` is a careless token
+    endpoint: its 400 quotes every credential it received (kept in ``echoed``).
+    ``hits`` lists ``(path, Authorization header or None)`` for every request.
     """
 
     def __init__(self, auth_server: AuthServer) -> None:
         self.auth_server = auth_server
         self.hits: list[tuple[str, Optional[str]]] = []
+        self.echoed: list[str] = []
         self.port = 0
         self._server: Optional[HTTPServer] = None
 
@@ -227,6 +229,17 @@ class _ResourceHandler(RequestHandler):
     def initialize(self, app: ResourceApp) -> None:
         self.app = app
 
+    def _echo(self, header: Optional[str]) -> None:
+        form = urllib.parse.parse_qs(self.request.body.decode(), keep_blank_values=True)
+        assertions = form.get("client_assertion", [])
+        received = [header or "", *form.get("client_secret", []), *assertions]
+        self.app.echoed.extend(value for value in received if value)
+        # A JWT is longer than the 200 characters an error keeps: quote its signature first.
+        quoted = " | ".join([assertion.rpartition(".")[2] for assertion in assertions] + received)
+        self.set_status(400)
+        self.finish({"error": f"invalid_client {quoted}", "error_description": f"we got: {quoted}",
+                     "error_uri": f"https://auth.example/why?got={urllib.parse.quote(quoted)}"})
+
     def _accepted(self, header: Optional[str]) -> bool:
         scheme, _, token = (header or "").partition(" ")
         return scheme == "Bearer" and self.app.auth_server.accepts(token)
@@ -238,7 +251,9 @@ class _ResourceHandler(RequestHandler):
         path = self.request.path
         header = self.request.headers.get("Authorization")
         self.app.hits.append((path, header))
-        if path == "/redirect":
+        if path == "/echo":
+            self._echo(header)
+        elif path == "/redirect":
             self.set_status(int(self.get_argument("status", "302")))
             self.set_header("Location", self.get_argument("to"))
             self.finish()

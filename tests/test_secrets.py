@@ -19,17 +19,23 @@ from collections.abc import Awaitable
 from typing import Any, Callable, Optional
 
 import pytest
+import redis.asyncio
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from tornado.httpclient import HTTPRequest
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
 from tests.faultkit import BODIES_OF_200, RAW_FAULTS, RawServer, ResourceApp, records_at_debug, refused_url
-from tornado_alf import EncryptedTokenStore, MemoryTokenStore, Retry, TokenError, TornadoClient
+from tornado_alf import EncryptedTokenStore, MemoryTokenStore, RedisTokenStore, Retry, TokenError, TornadoClient
 from tornado_alf._codec import decode_token
 from tornado_alf._token import Token
 from tornado_alf.testing import AuthServer
 
 ENCRYPTION_KEY = Fernet.generate_key().decode()
+PRIVATE_KEY_PEM = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+).decode()
 OTHER_SECRET = "an0ther-s3cret!"  # the secret of a client the endpoint does not know
 
 
@@ -40,6 +46,7 @@ class Sweep:
         self.server = server
         self.texts: list[tuple[str, str]] = []
         self.errors: list[BaseException] = []
+        self.extra_needles: dict[str, str] = {}
 
     def show(self, what: str, obj: object) -> None:
         self.texts.append((f"repr({what})", repr(obj)))
@@ -71,12 +78,14 @@ class Sweep:
             "form-encoded secret": urllib.parse.quote(CLIENT_SECRET, safe=""),
             "other secret": OTHER_SECRET,
             "encryption key": ENCRYPTION_KEY,
+            "private key": PRIVATE_KEY_PEM.splitlines()[1],
         }
         for user_password in (f"{CLIENT_ID}:{CLIENT_SECRET}",
                               f"{CLIENT_ID}:{urllib.parse.quote(CLIENT_SECRET, safe='')}"):
             found["Basic credentials"] = base64.b64encode(user_password.encode()).decode()
         for number, token in enumerate(self.server.issued):
             found[f"access token {number}"] = token
+        found.update(self.extra_needles)
         return found
 
 
@@ -181,6 +190,23 @@ async def endpoint_echoing_the_secret(sweep: Sweep) -> None:
     client.close()
 
 
+def echoing_endpoint(**kwargs: Any) -> Callable[[Sweep], Awaitable[None]]:
+    """A token endpoint quoting back every credential it received, for one auth method."""
+
+    async def path(sweep: Sweep) -> None:
+        async with ResourceApp(sweep.server) as app:
+            client = sweep.client(token_endpoint=app.url("/echo"), token_retry=Retry(total=1, backoff_factor=0),
+                                  **kwargs)
+            await sweep.fetch(client)
+            client.close()
+            assert app.echoed, "the endpoint received no credential"
+            for number, value in enumerate(app.echoed):
+                if value.count(".") == 2:  # a JWT assertion: its signature is what makes it usable
+                    sweep.extra_needles[f"assertion signature {number}"] = value.rpartition(".")[2]
+                sweep.extra_needles[f"credential received {number}"] = value.partition(" ")[2] or value
+    return path
+
+
 def bad_body(body: bytes) -> Callable[[Sweep], Awaitable[None]]:
     async def path(sweep: Sweep) -> None:
         token = sweep.server.issue_token()
@@ -243,6 +269,19 @@ def store_failure(mode: str) -> Callable[[Sweep], Awaitable[None]]:
         await sweep.fetch(client)  # invalidation: discard, delete
         client.close()
     return path
+
+
+async def redis_down(sweep: Sweep) -> None:
+    redis_client = redis.asyncio.Redis(host="127.0.0.1", port=int(refused_url().split(":")[2].split("/")[0]),
+                                       password=CLIENT_SECRET, socket_connect_timeout=0.2)
+    store = RedisTokenStore(redis_client)
+    client = sweep.client(token_storage=store, store_timeout=0.5)
+    await sweep.fetch(client)
+    sweep.server.revoke_all()
+    await sweep.fetch(client)
+    sweep.show("store", store)
+    client.close()
+    await redis_client.aclose()
 
 
 async def shared_memory_store(sweep: Sweep) -> None:
@@ -320,6 +359,13 @@ PATHS: dict[str, Callable[[Sweep], Awaitable[None]]] = {
     "retries exhausted": retries_exhausted,
     "wrong client secret": wrong_client_secret,
     "endpoint echoing the secret": endpoint_echoing_the_secret,
+    "echo: client_secret_basic": echoing_endpoint(),
+    "echo: client_secret_basic raw": echoing_endpoint(basic_auth_encoding="raw"),
+    "echo: client_secret_post": echoing_endpoint(auth_method="client_secret_post"),
+    "echo: client_secret_jwt": echoing_endpoint(auth_method="client_secret_jwt"),
+    "echo: private_key_jwt": echoing_endpoint(auth_method="private_key_jwt", private_key=PRIVATE_KEY_PEM,
+                                              client_secret=None),
+    "RedisTokenStore, Redis down": redis_down,
     "connection refused": connection_refused,
     "expires_in 0": zero_lifetime,
     "shared memory store": shared_memory_store,
