@@ -201,7 +201,7 @@ async def test_retry_after_seconds_is_waited_for(auth_server: AuthServer) -> Non
     "999999999999999999999999999999999999999",  # far beyond any sane wait: capped by backoff_max
     "Fri, 31 Dec 9999 23:59:59 GMT",
     "Thu, 01 Jan 1970 00:00:00 GMT",  # in the past: no wait
-    "soon", "", "-5", "1.5", "\u0661",  # not delay-seconds nor a date: the schedule applies
+    "soon", "", "-5", "1.5", "\u00b2",  # not delay-seconds nor a date: the schedule applies
 ])
 async def test_any_retry_after_ends_in_a_bounded_wait(auth_server: AuthServer, retry_after: str) -> None:
     auth_server.fail_next(times=2, status=503, headers={"Retry-After": retry_after})
