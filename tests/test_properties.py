@@ -15,6 +15,7 @@ import email.utils
 import io
 import json
 import math
+import time
 from collections.abc import Iterator
 from typing import Any, Optional, Union
 
@@ -342,12 +343,90 @@ def test_the_resource_sees_the_issued_token_or_no_request_at_all(loop: asyncio.A
     print(f"client property: {examples}")
 
 
+class PlantedStore:
+    """A store that answers every read with one planted value."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def get(self, key: str) -> Any:
+        return self.raw
+
+    def set(self, key: str, value: str) -> None:
+        self.raw = value
+
+
+def planted_value(fields: dict[str, Any], now: float) -> str:
+    """A stored value from generated fields; times are offsets from ``now``."""
+    value = {name: fields[name] for name in ("access_token", "token_type", "scope") if name in fields}
+    if "issued_ago" in fields:
+        value["issued_at"] = now - fields["issued_ago"] if isinstance(fields["issued_ago"], float) \
+            else fields["issued_ago"]
+    if "lifetime" in fields:
+        lifetime = fields["lifetime"]
+        value["expires_at"] = value.get("issued_at", now) + lifetime \
+            if isinstance(lifetime, float) and isinstance(value.get("issued_at", now), float) else lifetime
+    return json.dumps(value)
+
+
+usable_stored = st.fixed_dictionaries(
+    {"access_token": sendable_tokens, "token_type": st.just("Bearer"), "issued_ago": st.floats(-60, 3600),
+     "lifetime": st.floats(0, 7200)},
+    optional={"scope": st.none() | st.text(max_size=10)},
+)
+stored_documents = usable_stored | usable_stored | st.fixed_dictionaries({}, optional={
+    "access_token": access_tokens | any_field_value,
+    "token_type": st.just("Bearer") | any_field_value,
+    "issued_ago": st.floats(-60, 7200) | any_field_value,
+    "lifetime": st.none() | st.floats(-60, 7200) | any_field_value,
+    "scope": any_field_value,
+})
+
+
+def test_a_stored_value_makes_the_client_send_that_token_or_the_endpoints(loop: asyncio.AbstractEventLoop) -> None:
+    server = AuthServer(CLIENT_ID, CLIENT_SECRET)
+    loop.run_until_complete(_start(server))
+    examples = {"stored": 0, "endpoint": 0}
+
+    @NETWORKED
+    @example(fields={}, garbage="null")
+    @example(fields={"access_token": "t ", "token_type": "Bearer", "issued_ago": 0.0, "lifetime": 60.0}, garbage=None)
+    @given(fields=stored_documents, garbage=st.none() | st.none() | st.text(max_size=50))
+    def check(fields: dict[str, Any], garbage: Optional[str]) -> None:
+        raw = garbage if garbage is not None else planted_value(fields, time.time())
+        planted = fields.get("access_token") if garbage is None else None
+        if isinstance(planted, str):
+            server.issued[planted] = math.inf  # the resource takes it; the client must judge it
+        issued_before = set(server.issued)
+        server.last_resource_authorization = None
+        outcome = loop.run_until_complete(_fetch(server, PlantedStore(raw)))
+        assert not isinstance(outcome, TokenError)
+        seen = server.last_resource_authorization
+        assert seen is not None
+        assert seen.startswith("Bearer ")
+        token = seen[len("Bearer "):]
+        if token == planted and token in issued_before:
+            examples["stored"] += 1
+            assert decode_token(raw).access_token == planted  # only a value the codec accepts is used
+        else:
+            examples["endpoint"] += 1
+            assert token in set(server.issued) - issued_before  # freshly issued for this example
+
+    try:
+        check()
+    finally:
+        server.stop()
+    assert examples["stored"] > 5  # Hypothesis favours edge values: expired ones are most of the rest
+    assert examples["endpoint"] > 5
+    print(f"stored value property: {examples}")
+
+
 async def _start(server: AuthServer) -> None:
     server.start()
 
 
-async def _fetch(server: AuthServer) -> object:
-    client = TornadoClient(server.token_endpoint, CLIENT_ID, CLIENT_SECRET)
+async def _fetch(server: AuthServer, store: Any = None) -> object:
+    client = TornadoClient(server.token_endpoint, CLIENT_ID, CLIENT_SECRET, token_storage=store)
     try:
         return await client.fetch(server.resource_url, raise_error=False)
     except TokenError as error:
