@@ -70,6 +70,8 @@ async def main(args: argparse.Namespace) -> None:
     print(f"  token requests per round without a store:  {without}")
     print(f"  token requests per round with Redis:       {with_store}")
     print(f"  holder's write -> waiter has the token:    {summary(waits)}")
+    late = args.rounds * (args.processes - 1) - len(waits)
+    print(f"  processes that found it stored on their first read (not timed): {late}")
 
 
 if __name__ == "__main__":

@@ -38,3 +38,19 @@ def no_secret_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
         text = record.getMessage()
         leaked = [name for name in secrets if name in text]
         assert not leaked, f"log record from {record.name} leaks a secret or token"
+
+
+@pytest.fixture(autouse=True)
+def no_lost_asyncio_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail any test during which asyncio reported an exception nobody retrieved or a task lost pending.
+
+    asyncio logs these (it does not warn), so ``-W error`` alone would let them pass.
+    """
+    yield
+    lost = [
+        record.getMessage().splitlines()[0]
+        for phase in ("setup", "call")
+        for record in caplog.get_records(phase)
+        if record.name == "asyncio" and record.levelno >= logging.ERROR
+    ]
+    assert not lost, f"asyncio reported: {lost}"

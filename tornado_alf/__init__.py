@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from ._challenge import BearerChallenge, bearer_challenge
+from ._sealing import EncryptedTokenStore
 from .client import TornadoClient
 from .errors import TokenError
 from .redis_store import RedisTokenStore
@@ -18,6 +19,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a checkout that 
 
 __all__ = [
     "BearerChallenge",
+    "EncryptedTokenStore",
     "MemoryTokenStore",
     "RedisTokenStore",
     "Retry",

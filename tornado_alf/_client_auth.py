@@ -20,7 +20,15 @@ BASIC_AUTH_ENCODINGS = ("form", "raw")
 
 
 class ClientAuthentication(Protocol):
-    """Adds credentials to one token request; called once per request."""
+    """Adds credentials to one token request; called once per request.
+
+    ``hidden`` lists every spelling of the secret the latest request carried (the
+    secret, its encodings, the Basic credentials, the JWT assertion), for blanking
+    out of errors should the endpoint quote it back.
+    """
+
+    @property
+    def hidden(self) -> tuple[str, ...]: ...
 
     def apply(self, form: FormFields, headers: dict[str, str]) -> None: ...
 
@@ -31,6 +39,12 @@ def _form_encode(value: str) -> str:
     return urllib.parse.quote(value, safe="")
 
 
+def spellings(secret: str) -> tuple[str, ...]:
+    # As given, and as the form encodings (quote and quote_plus) would send it.
+    found = {secret, _form_encode(secret), urllib.parse.quote_plus(secret)}
+    return tuple(spelling for spelling in found if spelling)
+
+
 class ClientSecretBasic:
     """HTTP Basic with the percent-encoded id and secret (RFC 6749 sec. 2.3.1)."""
 
@@ -39,8 +53,9 @@ class ClientSecretBasic:
             user, password = _form_encode(client_id), _form_encode(client_secret)
         else:
             user, password = client_id, client_secret
-        credentials = f"{user}:{password}".encode()
-        self._header = "Basic " + base64.b64encode(credentials).decode("ascii")
+        credentials = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        self._header = "Basic " + credentials
+        self.hidden = (*spellings(client_secret), credentials)
 
     def apply(self, form: FormFields, headers: dict[str, str]) -> None:
         headers["Authorization"] = self._header
@@ -54,6 +69,7 @@ class ClientSecretPost:
 
     def __init__(self, client_id: str, client_secret: str) -> None:
         self._fields = [("client_id", client_id), ("client_secret", client_secret)]
+        self.hidden = spellings(client_secret)
 
     def apply(self, form: FormFields, headers: dict[str, str]) -> None:
         form.extend(self._fields)
@@ -68,6 +84,8 @@ class ClientIdOnly:
     For ``none`` (a public client, RFC 6749 sec. 2.1) and ``tls_client_auth`` (RFC 8705
     sec. 2, where the client certificate presented in the TLS handshake is the proof).
     """
+
+    hidden: tuple[str, ...] = ()  # nothing secret is sent
 
     def __init__(self, client_id: str, auth_method: str) -> None:
         self._client_id = client_id

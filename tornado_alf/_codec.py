@@ -47,8 +47,8 @@ def decode_token(raw: Union[str, bytes]) -> Token:
     issued_at = _finite(value.get("issued_at"), "issued_at")
     expires_at = value.get("expires_at")
     expires_in = None if expires_at is None else _finite(expires_at, "expires_at") - issued_at
-    if expires_in is not None and expires_in < 0:
-        raise ValueError("stored expires_at is before issued_at")
+    if expires_in is not None and not 0 <= expires_in < math.inf:  # inf: huge values of opposite signs
+        raise ValueError("stored expires_at is before issued_at or out of range")
     scope = value.get("scope")
     if value.get("token_type") != "Bearer" or not (scope is None or isinstance(scope, str)):
         raise ValueError("stored token_type or scope is unusable")

@@ -95,7 +95,7 @@ class TokenEndpoint:
             issued_at = time.time()
             response = await self._send_once(http_client)
             if 200 <= response.code < 300 or not self._should_retry(response, retries):
-                return parse_token_response(response, issued_at, self.host)
+                return parse_token_response(response, issued_at, self.host, self._auth.hidden)
             retries += 1
             retry_after = None if response.code == 599 else response.headers.get("Retry-After")
             wait = self._retry.wait_before(retries, retry_after)

@@ -16,7 +16,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, Key, OctKey, RSAKey
 
-from ._client_auth import FormFields
+from ._client_auth import FormFields, spellings
 
 PrivateKey = Union[str, bytes, Mapping[str, Any]]
 
@@ -39,6 +39,7 @@ class JwtAssertion:
     :arg str alg: the JWS algorithm.
     :arg kid: the ``kid`` JWS header, when the key has one.
     :arg clock: wall-clock seconds, for ``iat`` and ``exp``.
+    :arg hide: spellings of the signing secret, for `hidden`.
     """
 
     def __init__(
@@ -49,8 +50,11 @@ class JwtAssertion:
         alg: str,
         kid: Optional[str] = None,
         clock: Callable[[], float] = time.time,
+        hide: tuple[str, ...] = (),
     ) -> None:
         self._client_id = client_id
+        self._hide = hide
+        self._last = ""
         self._audience = audience
         self._key = key
         self._header = {"alg": alg, "typ": "JWT"} if kid is None else {"alg": alg, "typ": "JWT", "kid": kid}
@@ -70,9 +74,21 @@ class JwtAssertion:
         token: str = jwt.encode(self._header, claims, self._key, algorithms=[self._header["alg"]])
         return token
 
+    @property
+    def hidden(self) -> tuple[str, ...]:
+        """The secret's spellings, the assertion sent last and its signature alone.
+
+        One token request is in flight per client, so the last assertion is the
+        one the answer being read was given for.
+        """
+        if not self._last:
+            return self._hide
+        return (*self._hide, self._last, self._last.rpartition(".")[2])
+
     def apply(self, form: FormFields, headers: dict[str, str]) -> None:
+        self._last = self.assertion()
         form.append(("client_assertion_type", ASSERTION_TYPE))
-        form.append(("client_assertion", self.assertion()))
+        form.append(("client_assertion", self._last))
 
     def __repr__(self) -> str:
         return f"<JwtAssertion {self._header['alg']}>"
@@ -88,7 +104,8 @@ def client_secret_jwt(
     if not client_secret:
         # RFC 6749 sec. 2.3.1 allows an empty secret; an HMAC key cannot be empty.
         raise ValueError("client_secret must be a non-empty string for auth_method='client_secret_jwt'")
-    return _checked(JwtAssertion(client_id, audience, OctKey.import_key(client_secret), alg), "client_secret")
+    key = OctKey.import_key(client_secret)
+    return _checked(JwtAssertion(client_id, audience, key, alg, hide=spellings(client_secret)), "client_secret")
 
 
 def private_key_jwt(

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Collection
 from typing import Any, Optional
 
 from tornado.httpclient import HTTPResponse
 
 from ._token import Token
-from .errors import TokenError
+from .errors import TokenError, redacted
 
 # RFC 6749 appendix A.12: access-token = 1*VSCHAR. Anything else could split the
 # Authorization header we build from it.
@@ -18,11 +19,18 @@ _VSCHARS = re.compile(r"[\x20-\x7e]+")
 
 
 def valid_access_token(value: object) -> str:
-    """``value`` if it is a non-empty string of RFC 6749 VSCHARs, else `ValueError`."""
+    """``value`` if it is a non-empty string of RFC 6749 VSCHARs, else `ValueError`.
+
+    A space at either end is refused too: an HTTP field value cannot end with
+    one (Tornado raises, quoting the header), and after ``Bearer`` a leading
+    one is read as part of the separator, so the resource would see another token.
+    """
     if not isinstance(value, str) or not value:
         raise ValueError("access_token is missing or not a non-empty string")
     if not _VSCHARS.fullmatch(value):
         raise ValueError("access_token has characters outside RFC 6749 VSCHAR")
+    if value[0] == " " or value[-1] == " ":
+        raise ValueError("access_token starts or ends with a space, which a Bearer header cannot carry")
     return value
 
 
@@ -45,18 +53,23 @@ def parse_expires_in(value: object) -> Optional[float]:
     return seconds
 
 
-def parse_token_response(response: HTTPResponse, issued_at: float, endpoint: str) -> Token:
+def parse_token_response(
+    response: HTTPResponse, issued_at: float, endpoint: str, hide: Collection[str] = ()
+) -> Token:
     """The `Token` in a token endpoint response, or `TokenError` saying what was wrong.
 
     :arg response: the endpoint's answer (any status; 599 for a network failure).
     :arg float issued_at: wall-clock time the request was sent, the token's birth.
     :arg str endpoint: how to name the endpoint in messages (its host).
+    :arg hide: the client's credentials in every spelling sent; should the endpoint
+        quote one back (in an error field, a ``Location``), it reads ``[hidden]``.
     """
     code = response.code
     if code == 599:
-        raise TokenError(599, f"could not reach the token endpoint {endpoint}: {response.error}")
+        detail = redacted(str(response.error), hide)
+        raise TokenError(599, f"could not reach the token endpoint {endpoint}: {detail}")
     if 300 <= code < 400:
-        location = response.headers.get("Location", "nowhere")
+        location = redacted(response.headers.get("Location", "nowhere"), hide)
         raise TokenError(
             code,
             f"token endpoint {endpoint} redirected to {location}; a redirected POST loses its "
@@ -64,11 +77,11 @@ def parse_token_response(response: HTTPResponse, issued_at: float, endpoint: str
             response,
         )
     if not 200 <= code < 300:
-        raise _error_response(response, endpoint)
+        raise _error_response(response, endpoint, hide)
     document = _json_object(response, endpoint)
     try:
         return _token_from(document, issued_at)
-    except ValueError as exc:
+    except ValueError as exc:  # the messages name fields and types, never values
         raise TokenError(code, f"unusable token response from {endpoint}: {exc}", response) from None
 
 
@@ -101,7 +114,7 @@ def _json_object(response: HTTPResponse, endpoint: str) -> dict[str, Any]:
     return document
 
 
-def _error_response(response: HTTPResponse, endpoint: str) -> TokenError:
+def _error_response(response: HTTPResponse, endpoint: str, hide: Collection[str]) -> TokenError:
     """A `TokenError` for a non-2xx answer, with RFC 6749 sec. 5.2 fields when present."""
     try:
         document = json.loads(response.body or b"")
@@ -111,7 +124,7 @@ def _error_response(response: HTTPResponse, endpoint: str) -> TokenError:
     if isinstance(document, dict):
         for name in ("error", "error_description", "error_uri"):
             value = document.get(name)
-            fields[name] = value if isinstance(value, str) else None
+            fields[name] = redacted(value, hide) if isinstance(value, str) else None
     return TokenError(
         response.code,
         f"token endpoint {endpoint} refused the request",

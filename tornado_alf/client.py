@@ -30,6 +30,10 @@ log = logging.getLogger("tornado_alf")
 # Options the token request sets itself: a POST with our body that never follows redirects.
 _RESERVED_HTTP_OPTIONS = frozenset({"url", "method", "body", "body_producer", "follow_redirects"})
 
+#: Deadlines of every token request unless ``http_options`` sets them. Explicit, so that an
+#: ``AsyncHTTPClient`` whose defaults say 0 (no timeout) cannot leave every waiter hanging.
+TOKEN_REQUEST_TIMEOUTS = {"connect_timeout": 20.0, "request_timeout": 20.0}
+
 
 class TornadoClient:
     """An OAuth 2.0 client-credentials client (RFC 6749 sec. 4.4) shaped like `AsyncHTTPClient`.
@@ -71,7 +75,9 @@ class TornadoClient:
         ``ES256`` for ``private_key_jwt`` (default: the JWK's ``alg``, else ``RS256``
         for an RSA key and ``ES256`` for an EC key).
     :arg http_options: `~tornado.httpclient.HTTPRequest` keyword arguments for token
-        requests (``request_timeout``, ``validate_cert``, ``ca_certs``...).
+        requests (``request_timeout``, ``validate_cert``, ``ca_certs``...). Token requests
+        always have a deadline: ``connect_timeout`` and ``request_timeout`` default to 20 s
+        whatever the HTTP client's defaults, and must be > 0.
     :arg http_client: the `~tornado.httpclient.AsyncHTTPClient` for token and resource
         requests; default: Tornado's shared client of the running IOLoop. Never closed here.
     :arg reauth_statuses: resource statuses that make the client get a new token and
@@ -195,10 +201,12 @@ class TornadoClient:
 
         ``request`` is a URL (``kwargs`` build the `~tornado.httpclient.HTTPRequest`)
         or an `~tornado.httpclient.HTTPRequest`, which is never modified. A 401
-        invalidates the token and the request is sent once more with a new one
-        (unless its body came from a ``body_producer``, which cannot be replayed, or a
-        Bearer challenge says a new token would not help). `bearer_challenge` reads
-        the challenge of the response returned or raised.
+        invalidates the token and the request is sent once more with a new one,
+        unless its body came from a ``body_producer`` (it cannot be read twice), a
+        Bearer challenge says a new token would not help, or the 401 came from
+        another origin after a redirect (Tornado does not send the token across
+        origins, so that 401 says nothing about it). `bearer_challenge` reads the
+        challenge of the response returned or raised.
 
         :raises TokenError: when no token could be obtained; the request was not sent.
         :raises tornado.httpclient.HTTPClientError: for a non-2xx answer when
@@ -224,13 +232,9 @@ class TornadoClient:
         _refuse_own_credentials(outgoing)
         grant = self._tokens.current() or await self._tokens.get()
         response = await self._send(outgoing, grant)
-        if self._new_token_may_help(response):
-            if outgoing.body_producer is None:
-                grant = await self._tokens.replace(grant)
-                response = await self._send(outgoing, grant)
-            else:
-                log.debug("%d on a request with a body_producer: not replayed, body cannot be re-read",
-                          response.code)
+        if self._new_token_may_help(response) and _replayable(outgoing, response):
+            grant = await self._tokens.replace(grant)
+            response = await self._send(outgoing, grant)
         if raise_error and response.error is not None:
             raise response.error
         return response
@@ -303,6 +307,11 @@ def _http_options(url: str, http_options: Optional[Mapping[str, Any]]) -> dict[s
     reserved = _RESERVED_HTTP_OPTIONS.intersection(options)
     if reserved:
         raise ValueError(f"http_options cannot set {sorted(reserved)}: the token request sets them")
+    for name, default in TOKEN_REQUEST_TIMEOUTS.items():
+        if options.get(name) is None:
+            options[name] = default
+        elif not _number(options[name]) or options[name] <= 0:
+            raise ValueError(f"http_options {name} must be a number of seconds > 0; a token request needs a deadline")
     try:
         HTTPRequest(url, **options)
     except TypeError as exc:
@@ -340,6 +349,20 @@ def _copy_request(request: HTTPRequest) -> HTTPRequest:
     outgoing = HTTPRequest.__new__(HTTPRequest)
     outgoing.__dict__.update(request.__dict__)
     return outgoing
+
+
+def _replayable(request: HTTPRequest, response: HTTPResponse) -> bool:
+    """Whether ``request`` can and should be sent again after a rejection (``response``)."""
+    if request.body_producer is not None:
+        log.debug("%d on a request with a body_producer: not replayed, body cannot be re-read", response.code)
+        return False
+    # Tornado's own rule for dropping Authorization on a redirect: scheme or netloc changed.
+    sent, answered = urllib.parse.urlsplit(request.url), urllib.parse.urlsplit(response.effective_url)
+    if (sent.scheme, sent.netloc) != (answered.scheme, answered.netloc):
+        log.debug("%d from another origin after a redirect: the token was not sent there, not replayed",
+                  response.code)
+        return False
+    return True
 
 
 def _refuse_own_credentials(request: HTTPRequest) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Optional
 
 from tornado.httpclient import HTTPClientError, HTTPResponse
@@ -11,11 +12,27 @@ __all__ = ["TokenError"]
 _MAX_DETAIL = 200
 
 
+def _fold(text: str) -> str:
+    return " ".join(text.split())
+
+
+def redacted(text: str, hide: Collection[str]) -> str:
+    """``text`` on one line with every string of ``hide`` replaced by ``[hidden]``.
+
+    Applied to server-supplied text before `TokenError` cuts it short, so that a
+    secret the server quoted back cannot survive in part past the cut.
+    """
+    folded = _fold(text)
+    for needle in sorted({_fold(needle) for needle in hide} - {""}, key=len, reverse=True):
+        folded = folded.replace(needle, "[hidden]")
+    return folded
+
+
 def _one_line(text: Optional[str]) -> Optional[str]:
     """Fold server-supplied text onto one bounded line (it ends up in logs)."""
     if text is None:
         return None
-    folded = " ".join(text.split())
+    folded = _fold(text)
     if len(folded) > _MAX_DETAIL:
         folded = folded[: _MAX_DETAIL - 3] + "..."
     return folded

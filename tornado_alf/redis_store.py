@@ -74,9 +74,9 @@ class RedisTokenStore:
     fails a request: the client asks the token endpoint itself and logs one
     warning per outage.
 
-    :arg redis_client: a ``redis.asyncio.Redis``, ``redis.asyncio.RedisCluster``
-        or ``valkey.asyncio.Valkey`` (anything with async ``get``, ``set`` and
-        ``eval``). The store never closes it.
+    :arg redis_client: a ``redis.asyncio.Redis`` or ``RedisCluster``, or
+        ``valkey.asyncio.Valkey`` or ``ValkeyCluster`` (anything with async
+        ``get``, ``set`` and ``eval``). The store never closes it.
     :arg str key_prefix: start of every key the store writes, lock included.
     :arg float lock_timeout: seconds after which the lock of a holder that
         crashed expires, so another process fetches instead; keep it above the
@@ -107,7 +107,6 @@ class RedisTokenStore:
         self.lock_timeout = _seconds(lock_timeout, "lock_timeout")
         default_wait = 2 * self.lock_timeout
         self.wait_timeout = _seconds(default_wait if wait_timeout is None else wait_timeout, "wait_timeout")
-        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self._holding = 0
         self._waiting = 0
 
@@ -177,7 +176,7 @@ class RedisTokenStore:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return None
-                await self._sleep(min(pause, left))
+                await asyncio.sleep(min(pause, left))
                 pause = min(pause * 2, POLL_MAX)
                 token = await self._peek(key, is_usable, guard)
                 if token is not None:
@@ -188,7 +187,10 @@ class RedisTokenStore:
     async def _unlock_if_found(
         self, key: str, owner: str, is_usable: Callable[[Token], bool], guard: Guard
     ) -> Union[Token, str]:
-        token = await self._peek(key, is_usable, guard)
+        try:
+            token = await self._peek(key, is_usable, guard)
+        except StoreUnavailable:
+            return owner  # we hold the lock: fetch, so the others need not wait for its expiry
         if token is None:
             return owner
         await self._unlock(key, owner, guard)

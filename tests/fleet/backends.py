@@ -70,9 +70,9 @@ class Backend:
         value: bytes | None = self._on_owner(key, "GET", key)
         return value
 
-    def set(self, key: str, value: str | bytes) -> None:
-        """Write ``key`` on the node that owns its slot."""
-        self._on_owner(key, "SET", key, value)
+    def set(self, key: str, value: str | bytes, *options: str | int) -> None:
+        """Write ``key`` on the node that owns its slot (``options``: ``"PX", 1000``...)."""
+        self._on_owner(key, "SET", key, value, *options)
 
     def _on_owner(self, key: str, *command: Any) -> Any:
         for node in self._each_node():

@@ -9,6 +9,7 @@ import time
 from typing import Any, Callable
 
 import pytest
+import redis.asyncio
 
 from tests.fleet.backends import Backend
 from tornado_alf import RedisTokenStore, TornadoClient
@@ -83,6 +84,61 @@ async def test_lock_while_fetching_has_prefix_ttl_and_the_token_slot(
     token_key = only_key(backend)
     assert lock == token_key + ":lock"
     assert backend.slot(lock) == backend.slot(token_key)
+
+
+async def test_token_without_expiry_is_stored_without_ttl(
+    backend: Backend, auth_server: AuthServer, make_client: MakeClient
+) -> None:
+    auth_server.expires_in = None
+    await make_client(RedisTokenStore(backend.client())).fetch(auth_server.resource_url)
+    key = only_key(backend)
+    assert backend.ttls()[key] == -1
+    assert stored(backend, key)["expires_at"] is None
+    await make_client(RedisTokenStore(backend.client())).fetch(auth_server.resource_url)
+    assert auth_server.token_requests == 1
+
+
+async def test_token_with_zero_lifetime_is_not_stored(
+    backend: Backend, auth_server: AuthServer, make_client: MakeClient
+) -> None:
+    auth_server.expires_in = 0
+    assert (await make_client(RedisTokenStore(backend.client())).fetch(auth_server.resource_url)).code == 200
+    assert backend.ttls() == {}
+
+
+async def test_waiter_fetches_alone_when_the_lock_is_never_released(
+    backend: Backend, auth_server: AuthServer, make_client: MakeClient
+) -> None:
+    await make_client(RedisTokenStore(backend.client())).fetch(auth_server.resource_url)
+    key = only_key(backend)
+    backend.set(key, b"", "PX", 1)  # gone in a millisecond
+    backend.set(key + ":lock", b"a-holder-that-hangs", "PX", 30_000)
+    store = RedisTokenStore(backend.client(), lock_timeout=30, wait_timeout=0.3)
+    started = time.monotonic()
+    assert (await make_client(store).fetch(auth_server.resource_url)).code == 200
+    assert 0.3 <= time.monotonic() - started < 2
+    assert auth_server.token_requests == 2
+    assert backend.get(key + ":lock") == b"a-holder-that-hangs"  # not someone else's to release
+    assert stored(backend, key)["access_token"] in auth_server.issued
+
+
+async def test_refresh_ahead_refreshes_once_for_all_clients(
+    backend: Backend, auth_server: AuthServer, make_client: MakeClient
+) -> None:
+    auth_server.expires_in = 2  # usable 1 s (margin: half the lifetime), refreshed after 0.8 s
+    clients = [make_client(RedisTokenStore(backend.client())) for _ in range(3)]
+    await asyncio.gather(*(c.fetch(auth_server.resource_url) for c in clients))
+    first = auth_server.last_resource_authorization
+    await asyncio.sleep(0.85)
+    await asyncio.gather(*(c.fetch(auth_server.resource_url) for c in clients))  # start the refreshes
+    for _ in range(100):
+        if auth_server.token_requests == 2 and not any("request in flight" in repr(c) for c in clients):
+            break
+        await asyncio.sleep(0.01)
+    for client in clients:
+        await client.fetch(auth_server.resource_url)
+        assert auth_server.last_resource_authorization != first
+    assert auth_server.token_requests == 2
 
 
 async def test_401_deletes_only_the_rejected_token(
@@ -161,3 +217,43 @@ async def test_repr_shows_state_not_tokens(backend: Backend, auth_server: AuthSe
     for text in (during, repr(holder), repr(waiter)):
         assert "tornado-alf:" in text
         assert not any(token in text for token in auth_server.issued)
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        ((object(),), TypeError),
+        ((None,), TypeError),
+    ],
+)
+def test_rejects_what_is_not_a_redis_client(args: tuple[Any, ...], error: type[Exception]) -> None:
+    with pytest.raises(error, match="redis_client"):
+        RedisTokenStore(*args)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"key_prefix": "app:{}:"}, "key_prefix"),
+        ({"key_prefix": b"app:"}, "key_prefix"),
+        ({"lock_timeout": 0}, "lock_timeout"),
+        ({"lock_timeout": float("inf")}, "lock_timeout"),
+        ({"lock_timeout": True}, "lock_timeout"),
+        ({"wait_timeout": -1}, "wait_timeout"),
+    ],
+)
+def test_rejects_bad_options(backend_free_client: Any, options: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        RedisTokenStore(backend_free_client, **options)
+
+
+def test_key_prefix_may_carry_its_own_hash_tag() -> None:
+    store = RedisTokenStore(redis.asyncio.Redis(), key_prefix="app:{tokens}:")
+    assert Backend.slot(store.token_key("abc")) == Backend.slot(store.lock_key("abc"))
+    assert store.lock_key("abc").startswith("app:{tokens}:")
+
+
+@pytest.fixture
+def backend_free_client() -> Any:
+    """A client object that is never connected: option checks need no server."""
+    return redis.asyncio.Redis()

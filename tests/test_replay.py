@@ -1,0 +1,159 @@
+"""Replays after 401: once per request, once per token, never through redirects to another origin."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from tornado.httpclient import HTTPClientError, HTTPRequest
+
+from tests.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.faultkit import ResourceApp
+from tornado_alf import TornadoClient
+from tornado_alf.testing import AuthServer
+
+
+def client_for(server: AuthServer, **kwargs: object) -> TornadoClient:
+    return TornadoClient(server.token_endpoint, CLIENT_ID, CLIENT_SECRET, **kwargs)  # type: ignore[arg-type]
+
+
+def issued_bearers(server: AuthServer) -> set[str]:
+    return {"Bearer " + token for token in server.issued}
+
+
+async def produce(write: object) -> None:
+    await write(b'{"streamed": true}')  # type: ignore[operator]
+
+
+async def test_a_401_on_a_body_producer_request_is_returned_as_is_with_a_debug_line(
+    auth_server: AuthServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = client_for(auth_server)
+    try:
+        assert (await client.fetch(auth_server.resource_url)).code == 200
+        auth_server.revoke_all()
+        request = HTTPRequest(auth_server.resource_url, method="POST", body_producer=produce)
+        response = await client.fetch(request, raise_error=False)
+        assert response.code == 401
+        with pytest.raises(HTTPClientError) as caught:
+            await client.fetch(request)
+        assert caught.value.code == 401
+        assert auth_server.token_requests == 1  # no refresh: the body cannot be sent again
+        assert auth_server.resource_requests == 3
+        lines = [r for r in caplog.records if r.name == "tornado_alf" and "body_producer" in r.getMessage()]
+        assert len(lines) == 2
+        assert all(record.levelno == logging.DEBUG for record in lines)
+    finally:
+        client.close()
+
+
+async def test_a_401_after_a_same_origin_redirect_is_replayed_once(auth_server: AuthServer) -> None:
+    async with ResourceApp(auth_server) as app:
+        client = client_for(auth_server)
+        try:
+            assert (await client.fetch(app.redirect_url(app.url("/protected")))).code == 200
+            auth_server.reject_all_tokens = True  # the new token is refused too
+            response = await client.fetch(app.redirect_url(app.url("/protected")), raise_error=False)
+            assert response.code == 401
+            assert auth_server.token_requests == 2  # one refresh for the one request
+            assert app.paths() == ["/redirect", "/protected"] * 3
+            # the token went along on every same-origin hop
+            assert all(header in issued_bearers(auth_server) for _, header in app.hits)
+        finally:
+            client.close()
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+async def test_the_token_never_follows_a_redirect_to_another_origin(auth_server: AuthServer, status: int) -> None:
+    async with ResourceApp(auth_server) as here, ResourceApp(auth_server) as there:
+        client = client_for(auth_server)
+        targets = {
+            "another port": there.url("/open"),
+            "another host name, same port": here.url("/open", host="localhost"),
+            "scheme-relative to another port": f"//127.0.0.1:{there.port}/open",
+            "away and back again": there.redirect_url(here.url("/open"), status),
+        }
+        try:
+            for name, target in targets.items():
+                here.hits.clear()
+                there.hits.clear()
+                response = await client.fetch(here.redirect_url(target, status))
+                assert response.code == 200, name
+                (first_path, first_header), *later = here.hits + there.hits
+                assert first_path == "/redirect"
+                assert first_header in issued_bearers(auth_server)
+                assert later, name
+                assert [header for _, header in later] == [None] * len(later), name
+        finally:
+            client.close()
+
+
+async def test_the_token_follows_a_same_origin_redirect(auth_server: AuthServer) -> None:
+    async with ResourceApp(auth_server) as here:
+        client = client_for(auth_server)
+        try:
+            target = f"HTTP://127.0.0.1:{here.port}/protected"  # the scheme's case does not matter
+            assert (await client.fetch(here.redirect_url(target, 307))).code == 200
+            assert [path for path, _ in here.hits] == ["/redirect", "/protected"]
+            assert all(header in issued_bearers(auth_server) for _, header in here.hits)
+        finally:
+            client.close()
+
+
+async def test_a_401_from_another_origin_after_a_redirect_is_returned_without_a_refresh(
+    auth_server: AuthServer,
+) -> None:
+    async with ResourceApp(auth_server) as here, ResourceApp(auth_server) as there:
+        client = client_for(auth_server)
+        try:
+            for _ in range(3):
+                response = await client.fetch(here.redirect_url(there.url("/protected")), raise_error=False)
+                assert response.code == 401  # there never saw the token: it is not to blame
+            assert auth_server.token_requests == 1
+            assert [header for _, header in there.hits] == [None] * 3
+        finally:
+            client.close()
+
+
+async def test_a_resource_rejecting_every_token_costs_one_refresh_per_request(auth_server: AuthServer) -> None:
+    auth_server.reject_all_tokens = True
+    client = client_for(auth_server)
+    try:
+        for count in range(1, 6):
+            response = await client.fetch(auth_server.resource_url, raise_error=False)
+            assert response.code == 401
+            assert auth_server.token_requests == count + 1
+            assert auth_server.resource_requests == 2 * count
+    finally:
+        client.close()
+
+
+async def test_a_storm_of_401s_costs_one_refresh_per_token(auth_server: AuthServer) -> None:
+    client = client_for(auth_server)
+    try:
+        assert (await client.fetch(auth_server.resource_url)).code == 200
+        auth_server.reject_all_tokens = True
+        responses = await asyncio.gather(
+            *(client.fetch(auth_server.resource_url, raise_error=False) for _ in range(300))
+        )
+        assert {r.code for r in responses} == {401}
+        # token 1 rejected by 300 requests -> one refresh; token 2 rejected too -> returned, no third.
+        assert auth_server.token_requests == 2
+        assert auth_server.resource_requests == 1 + 2 * 300
+    finally:
+        client.close()
+
+
+async def test_a_storm_of_401s_on_one_revoked_token_ends_in_successes(auth_server: AuthServer) -> None:
+    client = client_for(auth_server)
+    try:
+        assert (await client.fetch(auth_server.resource_url)).code == 200
+        auth_server.revoke_all()
+        auth_server.token_latency = 0.05
+        responses = await asyncio.gather(*(client.fetch(auth_server.resource_url) for _ in range(300)))
+        assert {r.code for r in responses} == {200}
+        assert auth_server.token_requests == 2
+    finally:
+        client.close()
+
