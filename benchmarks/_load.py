@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import time
 from collections.abc import Awaitable
 from typing import Any, Callable
@@ -84,7 +85,5 @@ class InstantHTTPClient(AsyncHTTPClient):
 
 def rss_bytes() -> int:
     """Resident set size of this process, from /proc (Linux)."""
-    import os
-
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
