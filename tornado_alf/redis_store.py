@@ -18,6 +18,7 @@ from collections.abc import Awaitable
 from typing import Any, Callable, Optional, Union
 
 from ._codec import decode_token, encode_token
+from ._sealing import EncryptionKeys, Sealer
 from ._token import Token
 from .stores import KEY_PREFIX, StoreUnavailable
 
@@ -38,6 +39,16 @@ local stored = redis.call('GET', KEYS[1])
 if not stored then return 0 end
 local ok, value = pcall(cjson.decode, stored)
 if ok and type(value) == 'table' and value['access_token'] == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+# KEYS[1]: the token key. ARGV[1]: the exact stored value (sealed) that holds the
+# rejected token; the script cannot open sealed values, the caller compared them.
+# Returns 1 when the key still held that value and is deleted, else 0.
+_DISCARD_IF_VALUE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
@@ -83,6 +94,9 @@ class RedisTokenStore:
         time a token request (with its retries) takes.
     :arg float wait_timeout: longest wait for another process's token before
         fetching one without the lock; default ``2 * lock_timeout``.
+    :arg encryption_key: seal stored tokens with this Fernet key, or a list of
+        keys newest first (rotation); needs ``tornado-alf[encryption]``. A value
+        that does not open with them reads as absent. See `EncryptedTokenStore`.
 
     .. versionadded:: 1.0
     """
@@ -94,6 +108,7 @@ class RedisTokenStore:
         lock_timeout: float = 10,
         *,
         wait_timeout: Optional[float] = None,
+        encryption_key: Optional[EncryptionKeys] = None,
     ) -> None:
         for method in ("get", "set", "eval"):
             if not callable(getattr(redis_client, method, None)):
@@ -107,6 +122,7 @@ class RedisTokenStore:
         self.lock_timeout = _seconds(lock_timeout, "lock_timeout")
         default_wait = 2 * self.lock_timeout
         self.wait_timeout = _seconds(default_wait if wait_timeout is None else wait_timeout, "wait_timeout")
+        self._sealer = None if encryption_key is None else Sealer(encryption_key)
         self._holding = 0
         self._waiting = 0
 
@@ -120,20 +136,42 @@ class RedisTokenStore:
 
     async def load(self, key: str) -> Optional[Token]:
         """The stored token, ``None`` if absent; `ValueError` if the value is garbage."""
-        raw = await self.redis.get(self.token_key(key))
-        return None if raw is None else decode_token(raw)
+        return self._decode(key, await self.redis.get(self.token_key(key)))
 
     async def save(self, key: str, token: Token) -> None:
         """Store ``token`` with a TTL of its remaining lifetime (none if it has no expiry)."""
         ttl_ms = _remaining_ms(token)
+        value = self._encode(key, token)
         if ttl_ms is None:
-            await self.redis.set(self.token_key(key), encode_token(token))
+            await self.redis.set(self.token_key(key), value)
         elif ttl_ms > 0:  # an already expired token is not worth sharing
-            await self.redis.set(self.token_key(key), encode_token(token), px=ttl_ms)
+            await self.redis.set(self.token_key(key), value, px=ttl_ms)
 
     async def discard(self, key: str, token: Token) -> None:
         """Delete the stored token only while it is still ``token`` (compare-and-delete)."""
-        await self.redis.eval(_DISCARD_IF_SAME, 1, self.token_key(key), token.access_token)
+        token_key = self.token_key(key)
+        if self._sealer is None:
+            await self.redis.eval(_DISCARD_IF_SAME, 1, token_key, token.access_token)
+            return
+        raw = await self.redis.get(token_key)
+        stored = self._decode(key, raw)
+        if stored is not None and stored.access_token == token.access_token:
+            await self.redis.eval(_DISCARD_IF_VALUE, 1, token_key, raw)
+
+    def _encode(self, key: str, token: Token) -> str:
+        text = encode_token(token)
+        return text if self._sealer is None else self._sealer.seal(self.token_key(key), text)
+
+    def _decode(self, key: str, raw: Union[str, bytes, None]) -> Optional[Token]:
+        """The token in a stored value; ``None`` if absent or sealed with other keys."""
+        if raw is None:
+            return None
+        if self._sealer is not None:
+            opened = self._sealer.open(self.token_key(key), raw)
+            if opened is None:
+                return None
+            raw = opened
+        return decode_token(raw)
 
     async def single_flight(
         self,
@@ -222,13 +260,11 @@ class RedisTokenStore:
 
     async def _peek(self, key: str, is_usable: Callable[[Token], bool], guard: Guard) -> Optional[Token]:
         raw = await guard("read", self.redis.get(self.token_key(key)))
-        if raw is None:
-            return None
         try:
-            token = decode_token(raw)
+            token = self._decode(key, raw)
         except ValueError:
             return None  # garbage: the holder overwrites it; load() reports it
-        return token if is_usable(token) else None
+        return token if token is not None and is_usable(token) else None
 
     async def _share(self, key: str, token: Token, guard: Guard) -> None:
         if token.expires_in == 0:
@@ -239,6 +275,8 @@ class RedisTokenStore:
 
     def __repr__(self) -> str:
         state = f"holding {self._holding} lock(s), {self._waiting} waiting"
+        if self._sealer is not None:
+            state += ", sealed"
         return (
             f"<RedisTokenStore {self.key_prefix!r} on {type(self.redis).__name__}, "
             f"lock_timeout={self.lock_timeout:g} s, {state}>"
