@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Optional
 
 import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
+from tornado.web import Application, RequestHandler
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
 from tests.faultkit import ResourceApp
@@ -157,3 +161,47 @@ async def test_a_storm_of_401s_on_one_revoked_token_ends_in_successes(auth_serve
     finally:
         client.close()
 
+
+
+
+class _SeeOther(RequestHandler):
+    def initialize(self, auth_server: AuthServer, seen: list[tuple[str, Optional[str], bytes]]) -> None:
+        self.auth_server = auth_server
+        self.seen = seen
+
+    def post(self) -> None:  # /start: record what arrived, then send the client on with 303
+        self.seen.append((self.request.method or "", self.request.headers.get("Content-Type"), self.request.body))
+        self.redirect("/protected", status=303)
+
+    def get(self) -> None:  # /protected
+        token = self.request.headers.get("Authorization", "").partition(" ")[2]
+        self.set_status(200 if self.auth_server.accepts(token) else 401)
+        self.finish()
+
+
+async def test_a_replay_after_a_303_resends_the_callers_request_unchanged(auth_server: AuthServer) -> None:
+    # Following a 303, Tornado turns the POST into a GET and deletes Content-Type from the
+    # headers it sent; the replay must start again from the caller's request, not from that.
+    seen: list[tuple[str, Optional[str], bytes]] = []
+    sockets = bind_sockets(0, "127.0.0.1")
+    args = {"auth_server": auth_server, "seen": seen}
+    server = HTTPServer(Application([(r"/(?:start|protected)", _SeeOther, args)], log_function=lambda _: None))
+    server.add_sockets(sockets)
+    start = f"http://127.0.0.1:{sockets[0].getsockname()[1]}/start"
+    client = client_for(auth_server)
+    try:
+        await client.fetch(auth_server.resource_url)
+        auth_server.revoke_all()  # the 303's target answers 401: refresh, then replay from /start
+        for request in (
+            HTTPRequest(start, method="POST", body='{"a": 1}', headers={"Content-Type": "application/json"}),
+            start,
+        ):
+            kwargs = {} if isinstance(request, HTTPRequest) else {
+                "method": "POST", "body": '{"a": 1}', "headers": {"Content-Type": "application/json"}}
+            assert (await client.fetch(request, **kwargs)).code == 200
+            auth_server.revoke_all()
+        assert auth_server.token_requests == 3
+        assert seen == [("POST", "application/json", b'{"a": 1}')] * 4
+    finally:
+        client.close()
+        server.stop()

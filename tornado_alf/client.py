@@ -216,24 +216,18 @@ class TornadoClient:
         """
         if self._closed:
             raise RuntimeError("fetch() called on a closed TornadoClient")
-        if isinstance(request, str):
-            # Built here, so Tornado's rewrite of its headers lands on our own object;
-            # only a headers mapping the caller passed in is theirs and copied. Without
-            # one, a plain dict: Tornado converts it once, as it does for a raw fetch.
-            headers = kwargs.pop("headers", None)
-            outgoing = HTTPRequest(request, headers={} if headers is None else HTTPHeaders(headers), **kwargs)
-        elif kwargs:
+        if kwargs and not isinstance(request, str):
             raise ValueError("kwargs can't be used if request is an HTTPRequest object")
-        else:
-            # The caller's: Tornado writes Host, Connection and User-Agent back onto
-            # the request it is given, so it gets a copy with headers of its own.
-            outgoing = _copy_request(request)
-            outgoing.headers = HTTPHeaders(request.headers)
+        headers = kwargs.pop("headers", None)
+        outgoing = _outgoing(request, headers, kwargs)
         _refuse_own_credentials(outgoing)
         grant = self._tokens.current() or await self._tokens.get()
         response = await self._send(outgoing, grant)
         if self._new_token_may_help(response) and _replayable(outgoing, response):
             grant = await self._tokens.replace(grant)
+            # From the caller's request again: Tornado before 6.5 edited the headers of
+            # the request it sent while following redirects.
+            outgoing = _outgoing(request, headers, kwargs)
             response = await self._send(outgoing, grant)
         if raise_error and response.error is not None:
             raise response.error
@@ -342,12 +336,23 @@ def _guarded_cache(token_storage: Any, store_timeout: float) -> Optional[Guarded
     return GuardedCache(cache, store_timeout)
 
 
-def _copy_request(request: HTTPRequest) -> HTTPRequest:
-    if type(request) is not HTTPRequest:
-        return copy.copy(request)  # a subclass may define how it is copied
-    # What copy.copy() does for a plain HTTPRequest, without its __reduce_ex__ round trip.
-    outgoing = HTTPRequest.__new__(HTTPRequest)
-    outgoing.__dict__.update(request.__dict__)
+def _outgoing(request: Union[str, HTTPRequest], headers: Any, kwargs: dict[str, Any]) -> HTTPRequest:
+    """The request to send, Tornado free to rewrite it: the caller's is never touched.
+
+    Tornado writes Host, Connection and User-Agent back onto the request it is
+    given. A request built here from a URL is our own; only a headers mapping the
+    caller passed is copied (without one, a plain dict: Tornado converts it once,
+    as for a raw fetch). A caller's `HTTPRequest` is copied with headers of its own.
+    """
+    if isinstance(request, str):
+        return HTTPRequest(request, headers={} if headers is None else HTTPHeaders(headers), **kwargs)
+    if type(request) is HTTPRequest:
+        # What copy.copy() does for a plain HTTPRequest, without its __reduce_ex__ round trip.
+        outgoing = HTTPRequest.__new__(HTTPRequest)
+        outgoing.__dict__.update(request.__dict__)
+    else:
+        outgoing = copy.copy(request)  # a subclass may define how it is copied
+    outgoing.headers = HTTPHeaders(request.headers)
     return outgoing
 
 
