@@ -8,6 +8,7 @@ the way a crashed host looks to a client; `start` again reuses the same port.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +24,7 @@ __all__ = ["MemcachedServer", "RedisCluster", "RedisServer", "free_port", "stop_
 HOST = "127.0.0.1"
 _STARTUP_TIMEOUT = 10.0
 _RUNNING: list[ServerProcess] = []
+_DIRS: list[Path] = []  # every server's temp dir, removed by stop_all()
 
 
 def free_port(*, with_bus: bool = False) -> int:
@@ -66,6 +68,7 @@ class ServerProcess:
     def __init__(self, port: int | None = None) -> None:
         self.port = port if port is not None else free_port()
         self.dir = Path(tempfile.mkdtemp(prefix=f"tornado-alf-{self.name}-"))
+        _DIRS.append(self.dir)
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -235,6 +238,8 @@ class RedisCluster:
 
 
 def stop_all() -> None:
-    """Stop every server still running (the end-of-session safety net)."""
+    """Stop every server still running and remove their folders (the end-of-session safety net)."""
     for server in list(_RUNNING):
         server.stop()
+    while _DIRS:
+        shutil.rmtree(_DIRS.pop(), ignore_errors=True)
