@@ -6,6 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from ._challenge import BearerChallenge, bearer_challenge
 from ._sealing import EncryptedTokenStore
+from ._token import Token
 from .client import TornadoClient
 from .errors import TokenError
 from .redis_store import RedisTokenStore
@@ -23,6 +24,7 @@ __all__ = [
     "MemoryTokenStore",
     "RedisTokenStore",
     "Retry",
+    "Token",
     "TokenError",
     "TokenStore",
     "TornadoClient",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-import math
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any, Optional, Union
@@ -18,22 +17,15 @@ from ._client_auth import client_authentication
 from ._codec import token_key_digest
 from ._discovery import credential_methods, discover_token_endpoint
 from ._exchange import ParamValue, TokenEndpoint, form_fields, request_params
-from ._expiry import ExpiryPolicy, Grant
+from ._expiry import Grant
 from ._manager import TokenManager
+from ._settings import check_endpoint, expiry_policy, guarded_cache, reauth_status_set, token_http_options
+from ._token import Token
 from .retry import Retry
-from .stores import GetSetCache, GuardedCache, TokenCache
 
 __all__ = ["TornadoClient"]
 
 log = logging.getLogger("tornado_alf")
-
-# Options the token request sets itself: a POST with our body that never follows redirects.
-_RESERVED_HTTP_OPTIONS = frozenset({"url", "method", "body", "body_producer", "follow_redirects"})
-
-#: Deadlines of every token request unless ``http_options`` sets them. Explicit, so that an
-#: ``AsyncHTTPClient`` whose defaults say 0 (no timeout) cannot leave every waiter hanging.
-TOKEN_REQUEST_TIMEOUTS = {"connect_timeout": 20.0, "request_timeout": 20.0}
-
 
 class TornadoClient:
     """An OAuth 2.0 client-credentials client (RFC 6749 sec. 4.4) shaped like `AsyncHTTPClient`.
@@ -121,13 +113,13 @@ class TornadoClient:
         max_token_lifetime: Optional[float] = None,
         store_timeout: float = 1.0,
     ) -> None:
-        _check_endpoint(token_endpoint)
+        check_endpoint(token_endpoint)
         if not isinstance(client_id, str) or not client_id:
             raise ValueError("client_id must be a non-empty string")
         if client_secret is not None and not isinstance(client_secret, str):
             raise ValueError("client_secret must be a string or None")
-        policy = _expiry_policy(expiry_margin, refresh_ahead, max_token_lifetime)
-        options = _http_options(token_endpoint, http_options)
+        policy = expiry_policy(expiry_margin, refresh_ahead, max_token_lifetime)
+        options = token_http_options(token_endpoint, http_options)
         params = request_params(token_request_params, audience=audience, resource=resource)
         fields = form_fields(scope, params)
         auth = client_authentication(
@@ -142,15 +134,16 @@ class TornadoClient:
             signing_alg=signing_alg,
             http_options=options,
         )
-        self._reauth_statuses = _reauth_statuses(reauth_statuses)
+        self._reauth_statuses = reauth_status_set(reauth_statuses)
         endpoint = TokenEndpoint(token_endpoint, auth, fields, options, Retry.from_setting(token_retry))
+        self._token_endpoint = token_endpoint
         self._endpoint_host = endpoint.host
         self._http_client = http_client
         self._shared: Optional[tuple[asyncio.AbstractEventLoop, AsyncHTTPClient]] = None
         self._closed = False
         self._tokens = TokenManager(
             lambda: endpoint.request_token(self._client()),
-            _guarded_cache(token_storage, store_timeout),
+            guarded_cache(token_storage, store_timeout),
             token_key_digest(token_endpoint, client_id, fields),
             policy,
         )
@@ -182,7 +175,7 @@ class TornadoClient:
         :raises TokenError: when the metadata cannot be read or is unusable.
         :raises ValueError: for an unusable issuer or auth method, naming the argument.
         """
-        options = _http_options(issuer, kwargs.get("http_options"))
+        options = token_http_options(issuer, kwargs.get("http_options"))
         http_client = kwargs.get("http_client") or AsyncHTTPClient()
         token_endpoint, auth_method = await discover_token_endpoint(
             issuer,
@@ -233,6 +226,25 @@ class TornadoClient:
             raise response.error
         return response
 
+    @property
+    def token_endpoint(self) -> str:
+        """The token endpoint URL this client obtains its tokens from."""
+        return self._token_endpoint
+
+    async def get_token(self) -> Token:
+        """The token `fetch` would send now: the cached one, or a new one from the endpoint.
+
+        For callers that must put the token somewhere `fetch` cannot reach (a
+        websocket handshake, another HTTP library). Treat the result as a secret;
+        its ``repr`` never shows ``access_token``.
+
+        :raises TokenError: when no token could be obtained.
+        """
+        if self._closed:
+            raise RuntimeError("get_token() called on a closed TornadoClient")
+        grant = self._tokens.current() or await self._tokens.get()
+        return grant.token
+
     def close(self) -> None:
         """Stop background work; the HTTP client (passed in or Tornado's shared one) stays open."""
         self._closed = True
@@ -268,72 +280,6 @@ class TornadoClient:
     def __repr__(self) -> str:
         state = "closed" if self._closed else repr(self._tokens)
         return f"<TornadoClient for {self._endpoint_host}: {state}>"
-
-
-def _check_endpoint(token_endpoint: object) -> None:
-    if not isinstance(token_endpoint, str) or not token_endpoint:
-        raise ValueError("token_endpoint must be a non-empty http(s) URL")
-    parts = urllib.parse.urlsplit(token_endpoint)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("token_endpoint must be an http:// or https:// URL with a host")
-    if parts.username is not None or parts.password is not None:
-        raise ValueError("token_endpoint must not carry credentials; pass client_id and client_secret")
-
-
-def _expiry_policy(
-    expiry_margin: float, refresh_ahead: Optional[float], max_token_lifetime: Optional[float]
-) -> ExpiryPolicy:
-    if not _number(expiry_margin) or expiry_margin < 0:
-        raise ValueError("expiry_margin must be a finite number >= 0")
-    if refresh_ahead is not None and (not _number(refresh_ahead) or not 0 < refresh_ahead < 1):
-        raise ValueError("refresh_ahead must be None or a fraction between 0 and 1")
-    if max_token_lifetime is not None and (not _number(max_token_lifetime) or max_token_lifetime <= 0):
-        raise ValueError("max_token_lifetime must be None or a number of seconds > 0")
-    return ExpiryPolicy(float(expiry_margin), refresh_ahead, max_token_lifetime)
-
-
-def _number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _http_options(url: str, http_options: Optional[Mapping[str, Any]]) -> dict[str, Any]:
-    options = dict(http_options or {})
-    reserved = _RESERVED_HTTP_OPTIONS.intersection(options)
-    if reserved:
-        raise ValueError(f"http_options cannot set {sorted(reserved)}: the token request sets them")
-    for name, default in TOKEN_REQUEST_TIMEOUTS.items():
-        if options.get(name) is None:
-            options[name] = default
-        elif not _number(options[name]) or options[name] <= 0:
-            raise ValueError(f"http_options {name} must be a number of seconds > 0; a token request needs a deadline")
-    try:
-        HTTPRequest(url, **options)
-    except TypeError as exc:
-        raise ValueError(f"http_options holds an unknown HTTPRequest argument: {exc}") from None
-    return options
-
-
-def _reauth_statuses(statuses: Iterable[int]) -> frozenset[int]:
-    try:
-        codes = frozenset(statuses)
-    except TypeError:
-        raise ValueError("reauth_statuses must be an iterable of HTTP status codes") from None
-    if not all(isinstance(c, int) and not isinstance(c, bool) and 400 <= c <= 499 for c in codes):
-        raise ValueError("reauth_statuses must hold 4xx status codes, e.g. (401, 403)")
-    return codes
-
-
-def _guarded_cache(token_storage: Any, store_timeout: float) -> Optional[GuardedCache]:
-    if not _number(store_timeout) or store_timeout <= 0:
-        raise ValueError("store_timeout must be a number of seconds > 0")
-    if token_storage is None:
-        return None  # the manager's own in-memory token is the private store
-    cache: TokenCache
-    if all(callable(getattr(token_storage, name, None)) for name in ("load", "save", "discard")):
-        cache = token_storage
-    else:
-        cache = GetSetCache(token_storage)
-    return GuardedCache(cache, store_timeout)
 
 
 def _outgoing(request: Union[str, HTTPRequest], headers: Any, kwargs: dict[str, Any]) -> HTTPRequest:
