@@ -115,7 +115,7 @@ class EncryptedTokenStore:
         client = TornadoClient(endpoint, client_id, secret, token_storage=store)
 
     :arg store: the object that keeps the sealed values.
-    :arg encryption_key: a Fernet key or a list of them, newest first (see `Sealer`).
+    :arg encryption_key: a Fernet key or a list of them, newest first: the first seals, every one opens.
 
     .. versionadded:: 1.0
     """
