@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Generator, Mapping
+from collections.abc import Awaitable, Generator, Mapping
 from typing import Any, Optional
 
 from tornado_alf import TornadoClient
@@ -80,7 +80,7 @@ class TokenManager:
         self._token = Token(token.access_token, expires_in)
         return token.access_token
 
-    def reset_token(self) -> _Done:
+    def reset_token(self) -> Awaitable[None]:
         """Forget the cached token: the next `get_token` asks the endpoint for a new one.
 
         The original's last releases made this a coroutine, earlier ones a plain
