@@ -39,9 +39,14 @@ class Challenge:
 class BearerChallenge:
     """What a resource server said about the access token it rejected (RFC 6750 sec. 3).
 
-    ``error`` is ``invalid_request``, ``invalid_token``, ``insufficient_scope``, another
-    code, or ``None`` when the request carried no usable token in the server's eyes.
-    ``params`` holds every auth-param, including ones this class does not name.
+    :arg realm: the ``realm`` auth-param, if sent.
+    :arg scope: the scope the resource requires (``scope``), if sent.
+    :arg error: ``invalid_request``, ``invalid_token``, ``insufficient_scope``, another
+        code, or ``None`` when the request carried no usable token in the server's eyes.
+    :arg error_description: the server's human-readable ``error_description``, if sent.
+    :arg error_uri: the server's ``error_uri``, if sent.
+    :arg params: every auth-param, lower-cased names, including ones this class does
+        not name.
 
     .. versionadded:: 1.0
     """

@@ -14,6 +14,15 @@ class Token:
     ``issued_at`` is wall-clock epoch seconds, so that a token read back from a
     shared store can tell how much of its life is left. ``repr()`` never shows
     the token itself.
+
+    :arg str access_token: the token to send as ``Authorization: Bearer``; a secret.
+    :arg str token_type: always ``"Bearer"`` (other types are refused).
+    :arg expires_in: seconds of life the endpoint gave from ``issued_at``; ``None``
+        when it gave none (the token is used until the resource rejects it).
+    :arg scope: the ``scope`` the endpoint granted, when it said.
+    :arg float issued_at: wall-clock epoch seconds at which the token was requested.
+
+    .. versionadded:: 1.0
     """
 
     access_token: str
