@@ -9,18 +9,22 @@ import logging
 import pathlib
 import types
 import urllib.parse
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis.asyncio
 from prometheus_client import CollectorRegistry
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.servers import RedisServer
 from tornado_alf import (
     ClientHooks,
     ClientStats,
     LoggingHooks,
     MemoryTokenStore,
     ReauthenticationEvent,
+    RedisTokenStore,
     RefreshAheadEvent,
     Retry,
     RetryEvent,
@@ -193,6 +197,32 @@ async def test_store_hits_between_two_clients(auth_server: AuthServer) -> None:
     assert auth_server.token_requests == 1
     assert (first.stats().token_requests, first.stats().store_hits) == (1, 0)
     assert (second.stats().token_requests, second.stats().store_hits) == (0, 1)
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_store_hits_of_a_token_another_process_fetched(
+    auth_server: AuthServer, redis_server: RedisServer
+) -> None:
+    # Two clients with a Redis connection each, as in two processes: one fetches under
+    # the store's lock, the other waits for it and takes the token from Redis.
+    auth_server.token_latency = 0.05
+    connections = [redis.asyncio.Redis(host="127.0.0.1", port=redis_server.port) for _ in range(2)]
+    clients = [client_for(auth_server, token_storage=RedisTokenStore(c)) for c in connections]
+    responses = await asyncio.gather(*(c.fetch(auth_server.resource_url) for c in clients for _ in range(5)))
+    assert {response.code for response in responses} == {200}
+    stats = [client.stats() for client in clients]
+    assert auth_server.token_requests == sum(s.token_requests for s in stats) == 1
+    assert sum(s.store_hits for s in stats) == 1
+    assert sum(s.coalesced_waiters for s in stats) == 8
+    for connection in connections:
+        await connection.aclose()
 
 
 async def test_a_hook_that_raises_never_breaks_fetch(
