@@ -9,6 +9,15 @@ from ._sealing import EncryptedTokenStore
 from ._token import Token
 from .client import TornadoClient
 from .errors import TokenError
+from .hooks import (
+    ClientHooks,
+    ClientStats,
+    LoggingHooks,
+    ReauthenticationEvent,
+    RefreshAheadEvent,
+    RetryEvent,
+    TokenRequestEvent,
+)
 from .redis_store import RedisTokenStore
 from .retry import Retry
 from .stores import MemoryTokenStore, TokenStore
@@ -20,12 +29,19 @@ except PackageNotFoundError:  # pragma: no cover - running from a checkout that 
 
 __all__ = [
     "BearerChallenge",
+    "ClientHooks",
+    "ClientStats",
     "EncryptedTokenStore",
+    "LoggingHooks",
     "MemoryTokenStore",
+    "ReauthenticationEvent",
     "RedisTokenStore",
+    "RefreshAheadEvent",
     "Retry",
+    "RetryEvent",
     "Token",
     "TokenError",
+    "TokenRequestEvent",
     "TokenStore",
     "TornadoClient",
     "__version__",

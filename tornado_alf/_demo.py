@@ -36,4 +36,9 @@ async def run_demo(concurrency: int = CONCURRENCY) -> None:
             f"total: {server.resource_requests} resource requests, "
             f"{server.token_requests} token requests"
         )
+        stats = client.stats()
+        print(
+            f"client.stats(): {stats.token_requests} token requests, {stats.coalesced_waiters} callers "
+            f"coalesced onto them, {stats.reauthentications} re-authentications"
+        )
         client.close()

@@ -14,7 +14,9 @@ from tornado.iostream import StreamClosedError
 
 from ._client_auth import ClientAuthentication, FormFields
 from ._parse import parse_token_response
+from ._recorder import Recorder
 from ._token import Token
+from .errors import TokenError
 from .retry import Retry, Sleep
 
 log = logging.getLogger("tornado_alf")
@@ -63,9 +65,11 @@ class TokenEndpoint:
         http_options: Mapping[str, Any],
         retry: Retry,
         sleep: Sleep = asyncio.sleep,
+        recorder: Optional[Recorder] = None,
     ) -> None:
         self.url = url
         self.host = urllib.parse.urlsplit(url).netloc
+        self._recorder = Recorder(host=self.host) if recorder is None else recorder
         self._auth = auth
         self._fields = fields
         self._options = dict(http_options)
@@ -90,12 +94,25 @@ class TokenEndpoint:
 
     async def request_token(self, http_client: AsyncHTTPClient) -> Token:
         """Ask until a token comes or the retry policy gives up; `TokenError` then."""
+        started = time.monotonic()
+        response, issued_at, attempts = await self._last_answer(http_client)
+        try:
+            token = parse_token_response(response, issued_at, self.host, self._auth.hidden)
+        except TokenError as exc:
+            self._recorder.token_request(False, exc.code, exc.error, attempts, time.monotonic() - started)
+            raise
+        self._recorder.token_request(True, response.code, None, attempts, time.monotonic() - started)
+        return token
+
+    async def _last_answer(self, http_client: AsyncHTTPClient) -> tuple[HTTPResponse, float, int]:
+        """The answer to stop at (a success, or a failure not to retry), its send time, the attempts made."""
         retries = 0
         while True:
             issued_at = time.time()
+            self._recorder.token_request_attempts += 1
             response = await self._send_once(http_client)
             if 200 <= response.code < 300 or not self._should_retry(response, retries):
-                return parse_token_response(response, issued_at, self.host, self._auth.hidden)
+                return response, issued_at, retries + 1
             retries += 1
             retry_after = None if response.code == 599 else response.headers.get("Retry-After")
             wait = self._retry.wait_before(retries, retry_after)
@@ -103,6 +120,7 @@ class TokenEndpoint:
                 "token request to %s failed with %d; retry %d of %d in %.2f s",
                 self.host, response.code, retries, self._retry.total, wait,
             )
+            self._recorder.retry(response.code, retries, self._retry.total, wait)
             await self._sleep(wait)
 
     def _should_retry(self, response: HTTPResponse, retries: int) -> bool:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Awaitable
 from typing import Callable, Optional
 
 from ._expiry import ExpiryPolicy, Grant
+from ._recorder import Recorder
 from ._token import Token
 from .errors import TokenError
 from .stores import GuardedCache
@@ -36,6 +38,7 @@ class TokenManager:
         key: str,
         policy: ExpiryPolicy,
         clock: Callable[[], float] = time.monotonic,
+        recorder: Optional[Recorder] = None,
     ) -> None:
         self._request_token = request_token
         self._cache = cache
@@ -46,6 +49,7 @@ class TokenManager:
         self._rejected: Optional[Token] = None
         self._task: Optional[asyncio.Task[Grant]] = None
         self._closed = False
+        self._recorder = Recorder() if recorder is None else recorder
 
     def current(self) -> Optional[Grant]:
         """The cached grant while it is valid, else ``None``; starts refresh ahead when due."""
@@ -58,6 +62,7 @@ class TokenManager:
                 return None
             if self._task is None:
                 self._start(background=True)
+        self._recorder.cache_hits += 1
         return grant
 
     async def get(self) -> Grant:
@@ -65,9 +70,12 @@ class TokenManager:
         grant = self.current()
         if grant is not None:
             return grant
+        self._recorder.cache_misses += 1
         task = self._task
         if task is None or task.get_loop() is not asyncio.get_running_loop():
             task = self._start(background=False)
+        else:
+            self._recorder.coalesced_waiters += 1
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -90,7 +98,10 @@ class TokenManager:
 
     def _start(self, background: bool) -> asyncio.Task[Grant]:
         task = asyncio.ensure_future(self._obtain())
-        task.add_done_callback(self._refresh_done if background else _retrieve)
+        if background:
+            task.add_done_callback(functools.partial(self._refresh_done, self._clock()))
+        else:
+            task.add_done_callback(_retrieve)
         self._task = task
         return task
 
@@ -99,6 +110,8 @@ class TokenManager:
             token = await self._usable_stored_token()
             if token is None:
                 token = await self._fetch_and_share()
+            else:
+                self._recorder.store_hits += 1
             grant = self._policy.grant(token, self._clock(), time.time())
             if grant.expires_at > self._clock():
                 self._grant = grant
@@ -123,15 +136,30 @@ class TokenManager:
         """A new token; with a store, fetched through it so processes sharing it fetch once."""
         if self._cache is None:
             return await self._request_token()
-        return await self._cache.single_flight(self._key, self._request_token, self._is_usable)
+        requested = False
+
+        def request_token() -> Awaitable[Token]:
+            nonlocal requested
+            requested = True
+            return self._request_token()
+
+        token = await self._cache.single_flight(self._key, request_token, self._is_usable)
+        if not requested:  # another process fetched it, under the store's lock
+            self._recorder.store_hits += 1
+        return token
 
     def _is_usable(self, token: Token) -> bool:
         """Whether ``token`` is neither expired nor due for refresh by this client's policy."""
         grant = self._policy.grant(token, self._clock(), time.time())
         return self._clock() < min(grant.refresh_at, grant.expires_at)
 
-    def _refresh_done(self, task: asyncio.Task[Grant]) -> None:
-        if task.cancelled() or task.exception() is None:
+    def _refresh_done(self, started: float, task: asyncio.Task[Grant]) -> None:
+        if task.cancelled():
+            return
+        failure = task.exception()
+        status = failure.code if isinstance(failure, TokenError) else None
+        self._recorder.refresh_ahead(failure is None, status, self._clock() - started)
+        if failure is None:
             return
         grant = self._grant
         if grant is not None:
@@ -140,7 +168,7 @@ class TokenManager:
             self._grant = dataclasses.replace(grant, refresh_at=retry_at)
         log.warning(
             "background token refresh failed (%s); the current token stays in use",
-            task.exception(),
+            failure,
         )
 
     def __repr__(self) -> str:

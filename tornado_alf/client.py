@@ -19,8 +19,10 @@ from ._discovery import credential_methods, discover_token_endpoint
 from ._exchange import ParamValue, TokenEndpoint, form_fields, request_params
 from ._expiry import Grant
 from ._manager import TokenManager
+from ._recorder import Recorder
 from ._settings import check_endpoint, expiry_policy, guarded_cache, reauth_status_set, token_http_options
 from ._token import Token
+from .hooks import ClientHooks, ClientStats
 from .retry import Retry
 
 __all__ = ["TornadoClient"]
@@ -82,7 +84,12 @@ class TornadoClient:
         starts; ``None`` disables it.
     :arg max_token_lifetime: optional cap, in seconds, on how long a token is reused.
     :arg float store_timeout: bound on each ``token_storage`` call, in seconds.
+    :arg hooks: a `ClientHooks` (or any object with some of its ``on_*`` methods)
+        told of every token request, retry, re-authentication and refresh ahead,
+        for logs and metrics; its events never hold a secret or a token. `stats`
+        counts the same things whether hooks are given or not.
     :raises ValueError: for arguments that cannot work, naming the argument.
+    :raises TypeError: for ``hooks`` without any ``on_*`` method of `ClientHooks`.
 
     .. versionadded:: 1.0
     """
@@ -112,6 +119,7 @@ class TornadoClient:
         refresh_ahead: Optional[float] = 0.8,
         max_token_lifetime: Optional[float] = None,
         store_timeout: float = 1.0,
+        hooks: Union[ClientHooks, Any, None] = None,
     ) -> None:
         check_endpoint(token_endpoint)
         if not isinstance(client_id, str) or not client_id:
@@ -135,7 +143,10 @@ class TornadoClient:
             http_options=options,
         )
         self._reauth_statuses = reauth_status_set(reauth_statuses)
-        endpoint = TokenEndpoint(token_endpoint, auth, fields, options, Retry.from_setting(token_retry))
+        self._recorder = recorder = Recorder(hooks, urllib.parse.urlsplit(token_endpoint).netloc)
+        endpoint = TokenEndpoint(
+            token_endpoint, auth, fields, options, Retry.from_setting(token_retry), recorder=recorder
+        )
         self._token_endpoint = token_endpoint
         self._endpoint_host = endpoint.host
         self._http_client = http_client
@@ -146,6 +157,7 @@ class TornadoClient:
             guarded_cache(token_storage, store_timeout),
             token_key_digest(token_endpoint, client_id, fields),
             policy,
+            recorder=recorder,
         )
 
     @classmethod
@@ -218,6 +230,7 @@ class TornadoClient:
         response = await self._send(outgoing, grant)
         if self._new_token_may_help(response) and _replayable(outgoing, response):
             grant = await self._tokens.replace(grant)
+            self._recorder.reauthentication(urllib.parse.urlsplit(outgoing.url).netloc, response.code)
             # From the caller's request again: Tornado before 6.5 edited the headers of
             # the request it sent while following redirects.
             outgoing = _outgoing(request, headers, kwargs)
@@ -244,6 +257,14 @@ class TornadoClient:
             raise RuntimeError("get_token() called on a closed TornadoClient")
         grant = self._tokens.current() or await self._tokens.get()
         return grant.token
+
+    def stats(self) -> ClientStats:
+        """Counters of what this client did with tokens since it was created; see `ClientStats`.
+
+        A snapshot: it does not change afterwards. Cheap enough to read on every
+        metrics scrape.
+        """
+        return self._recorder.snapshot()
 
     def close(self) -> None:
         """Stop background work; the HTTP client (passed in or Tornado's shared one) stays open."""
