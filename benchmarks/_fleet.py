@@ -118,7 +118,8 @@ def _order(workers: list[subprocess.Popen[str]], line: str, expect: str = "") ->
 # -- the worker -------------------------------------------------------------------------------------
 
 async def _command() -> str:
-    return (await asyncio.to_thread(sys.stdin.readline)).strip()
+    line: str = await asyncio.to_thread(sys.stdin.readline)  # typeshed: sys.stdin may be None, so Any
+    return line.strip()
 
 
 async def _worker() -> None:

@@ -136,8 +136,10 @@ async def _ns_per_call(
                 lambda: http.fetch(url, headers=headers))
         else:
             client = client_class("http://127.0.0.1:9/token", "bench", "bench")
-            fetches[name] = (lambda c=client: c.fetch(HTTPRequest(url))) if as_request else (
+            # Bound through a local: mypy cannot infer a defaulted lambda against Callable[[], Any].
+            fetch = (lambda c=client: c.fetch(HTTPRequest(url))) if as_request else (
                 lambda c=client: c.fetch(url))
+            fetches[name] = fetch
     results: dict[str, list[float]] = {name: [] for name in variants}
     for order in interleaved(list(variants), repetitions + 1):
         for name in order:

@@ -275,9 +275,10 @@ class InstantHTTPClient(AsyncHTTPClient):
     client's header handling and error rules, is Tornado's real code.
     """
 
-    def initialize(  # type: ignore[override]
-        self, handler: Handler, defaults: Optional[dict[str, Any]] = None
-    ) -> None:
+    def initialize(self, defaults: Optional[dict[str, Any]] = None, *, handler: Optional[Handler] = None) -> None:
+        # Optional only to keep AsyncHTTPClient.initialize's signature, as Tornado's own subclasses do.
+        if handler is None:
+            raise TypeError("InstantHTTPClient needs handler=")
         super().initialize(defaults)
         self.handler = handler
 
@@ -320,7 +321,7 @@ async def watched_loop() -> AsyncIterator[LoopProblems]:
 
 def pending_tasks() -> set[asyncio.Task[Any]]:
     """Tasks of the running loop other than the current one."""
-    return asyncio.all_tasks() - {asyncio.current_task()}  # type: ignore[operator]
+    return asyncio.all_tasks() - {asyncio.current_task()}
 
 
 _LIBRARY = os.path.dirname(tornado_alf.__file__)

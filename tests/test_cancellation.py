@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from tornado import gen
+from tornado.util import TimeoutError as TornadoTimeoutError
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
 from tests.faultkit import library_tasks, pending_tasks, settle, watched_loop
@@ -16,14 +19,14 @@ from tornado_alf.testing import AuthServer
 LATENCY = 0.3
 
 
-def client_for(server: AuthServer, **kwargs: object) -> TornadoClient:
-    return TornadoClient(server.token_endpoint, CLIENT_ID, CLIENT_SECRET, **kwargs)  # type: ignore[arg-type]
+def client_for(server: AuthServer, **kwargs: Any) -> TornadoClient:
+    return TornadoClient(server.token_endpoint, CLIENT_ID, CLIENT_SECRET, **kwargs)
 
 
-async def until(condition: object, limit: float = 5.0) -> None:
+async def until(condition: Callable[[], bool], limit: float = 5.0) -> None:
     """Wait (bounded) until ``condition()`` holds."""
     deadline = asyncio.get_running_loop().time() + limit
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert asyncio.get_running_loop().time() < deadline, "condition never held"
         await asyncio.sleep(0.01)
 
@@ -57,7 +60,7 @@ async def test_a_waiter_timed_out_by_gen_with_timeout_does_not_disturb_the_other
         other = asyncio.ensure_future(client.fetch(auth_server.resource_url))
         # gen.with_timeout gives up waiting but leaves the wrapped fetch running.
         abandoned = asyncio.ensure_future(client.fetch(auth_server.resource_url))
-        with pytest.raises(gen.TimeoutError):
+        with pytest.raises(TornadoTimeoutError):
             await gen.with_timeout(datetime.timedelta(seconds=LATENCY / 3), abandoned)
         assert (await other).code == 200
         assert (await abandoned).code == 200
@@ -131,8 +134,9 @@ async def test_close_during_the_token_request_fails_its_waiters_with_token_error
         assert len(library_tasks()) == 11  # the token request and its ten waiters
         client.close()
         results = await asyncio.gather(*waiters, return_exceptions=True)
-        assert all(type(result) is TokenError for result in results), results
-        assert all(result.code == 599 and "closed" in str(result) for result in results)  # type: ignore[union-attr]
+        errors = [result for result in results if type(result) is TokenError]
+        assert len(errors) == len(results), results
+        assert all(error.code == 599 and "closed" in str(error) for error in errors)
         assert auth_server.resource_requests == 0
         await settle()
         assert library_tasks() == set()

@@ -7,7 +7,8 @@ import copy
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from typing import Any
 
 import pytest
 from tornado import gen
@@ -94,7 +95,7 @@ async def test_scheme_is_spelled_bearer_whatever_the_endpoint_said(auth_server: 
     "kwargs", [{"auth_username": "u", "auth_password": "p"}], ids=["auth_username"]
 )
 async def test_request_with_its_own_credentials_is_refused(
-    auth_server: AuthServer, client: TornadoClient, kwargs: dict[str, str]
+    auth_server: AuthServer, client: TornadoClient, kwargs: dict[str, Any]
 ) -> None:
     with pytest.raises(ValueError, match="auth_username"):
         await client.fetch(auth_server.resource_url, **kwargs)
@@ -174,8 +175,8 @@ async def test_second_401_is_returned_or_raised_like_any_response(
 
 
 async def test_body_producer_request_is_not_replayed(auth_server: AuthServer, client: TornadoClient) -> None:
-    async def produce(write: object) -> None:
-        await write(b"streamed")  # type: ignore[operator]
+    async def produce(write: Callable[[bytes], Awaitable[None]]) -> None:
+        await write(b"streamed")
 
     auth_server.reject_all_tokens = True
     response = await client.fetch(
@@ -209,8 +210,8 @@ async def test_401_storm_of_500_in_flight_requests_makes_one_refresh(
 
 async def test_yieldable_inside_gen_coroutine(auth_server: AuthServer, client: TornadoClient) -> None:
     @gen.coroutine
-    def legacy_handler() -> object:
-        response = yield client.fetch(auth_server.resource_url)
+    def legacy_handler() -> Generator[Any, Any, int]:
+        response: HTTPResponse = yield client.fetch(auth_server.resource_url)
         return response.code
 
     assert await legacy_handler() == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import urllib.parse
+from typing import Any
 
 import pytest
 from tornado.httpclient import HTTPClientError
@@ -15,8 +16,8 @@ from tornado_alf import TokenError, TornadoClient
 from tornado_alf.testing import AuthServer
 
 
-def client_for(server: AuthServer, **kwargs: object) -> TornadoClient:
-    return TornadoClient(server.token_endpoint, CLIENT_ID, CLIENT_SECRET, **kwargs)  # type: ignore[arg-type]
+def client_for(server: AuthServer, **kwargs: Any) -> TornadoClient:
+    return TornadoClient(server.token_endpoint, CLIENT_ID, CLIENT_SECRET, **kwargs)
 
 
 async def test_basic_auth_percent_encodes_id_and_secret(auth_server: AuthServer) -> None:
@@ -157,8 +158,8 @@ class _Redirect(RequestHandler):
 
 
 def test_constructor_rejects_arguments_that_cannot_work() -> None:
-    good = {"token_endpoint": "https://auth.example/token", "client_id": "id", "client_secret": "s"}
-    cases: list[tuple[dict[str, object], str]] = [
+    good: dict[str, Any] = {"token_endpoint": "https://auth.example/token", "client_id": "id", "client_secret": "s"}
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"token_endpoint": ""}, "token_endpoint"),
         ({"token_endpoint": "ftp://auth.example/token"}, "token_endpoint"),
         ({"token_endpoint": "auth.example/token"}, "token_endpoint"),
@@ -176,11 +177,12 @@ def test_constructor_rejects_arguments_that_cannot_work() -> None:
     ]
     for change, name in cases:
         with pytest.raises(ValueError, match=name):
-            TornadoClient(**{**good, **change})  # type: ignore[arg-type]
+            TornadoClient(**{**good, **change})
 
 
 def test_misuse_of_types_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="scope"):
+        # Deliberately the wrong type: the check at run time is what is tested.
         TornadoClient("https://a.example/t", "id", "s", scope=[1, 2])  # type: ignore[list-item]
     with pytest.raises(TypeError, match="token_retry"):
         TornadoClient("https://a.example/t", "id", "s", token_retry="often")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from typing import Any
 
 import pytest
 
@@ -35,8 +36,8 @@ def test_grant_places_deadlines_on_the_monotonic_clock() -> None:
     assert "tok-xyz" not in repr(grant)
 
 
-def client_for(server: AuthServer, **kwargs: object) -> TornadoClient:
-    return TornadoClient(server.token_endpoint, CLIENT_ID, CLIENT_SECRET, **kwargs)  # type: ignore[arg-type]
+def client_for(server: AuthServer, **kwargs: Any) -> TornadoClient:
+    return TornadoClient(server.token_endpoint, CLIENT_ID, CLIENT_SECRET, **kwargs)
 
 
 async def test_token_is_reused_until_lifetime_minus_margin(auth_server: AuthServer) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Optional
+from typing import Any, Optional
 
 import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest, HTTPResponse
@@ -20,6 +20,7 @@ from tests.faultkit import (
     RAW_FAULTS,
     InstantHTTPClient,
     RawServer,
+    Script,
     refused_url,
     reply,
     response,
@@ -31,9 +32,9 @@ from tornado_alf.testing import AuthServer
 FAST = {"request_timeout": 0.5, "connect_timeout": 0.5}
 
 
-def client_for(server: AuthServer, endpoint: Optional[str] = None, **kwargs: object) -> TornadoClient:
+def client_for(server: AuthServer, endpoint: Optional[str] = None, **kwargs: Any) -> TornadoClient:
     kwargs.setdefault("http_options", FAST)
-    return TornadoClient(endpoint or server.token_endpoint, CLIENT_ID, CLIENT_SECRET, **kwargs)  # type: ignore[arg-type]
+    return TornadoClient(endpoint or server.token_endpoint, CLIENT_ID, CLIENT_SECRET, **kwargs)
 
 
 async def token_error(client: TornadoClient, server: AuthServer, raise_error: bool = True) -> TokenError:
@@ -108,9 +109,9 @@ async def test_a_gzip_body_that_is_not_gzip_is_a_token_error(auth_server: AuthSe
 @pytest.mark.parametrize(("script", "problem"), [case[1:] for case in RAW_FAULTS],
                          ids=[case[0] for case in RAW_FAULTS])
 async def test_a_broken_connection_is_a_599_token_error(
-    auth_server: AuthServer, script: object, problem: str
+    auth_server: AuthServer, script: Script, problem: str
 ) -> None:
-    async with RawServer(script) as raw:  # type: ignore[arg-type]
+    async with RawServer(script) as raw:
         client = client_for(auth_server, raw.url)
         try:
             started = time.monotonic()
@@ -300,7 +301,7 @@ def recording_client(seen: list[tuple[str, object, object]]) -> InstantHTTPClien
             return response(request, 200, {"access_token": "issued", "expires_in": 60})
         return response(request, 200, {})
 
-    return InstantHTTPClient(force_instance=True, handler=handler,  # type: ignore[call-arg]
+    return InstantHTTPClient(force_instance=True, handler=handler,
                              defaults={"connect_timeout": 0, "request_timeout": 0})
 
 

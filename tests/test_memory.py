@@ -59,7 +59,7 @@ async def run(client: TornadoClient, count: int) -> None:
 @pytest.mark.slow
 async def test_memory_stays_flat_over_100000_requests() -> None:
     service = TokenService()
-    http = InstantHTTPClient(force_instance=True, handler=service)  # type: ignore[call-arg]
+    http = InstantHTTPClient(force_instance=True, handler=service)
     client = TornadoClient("http://127.0.0.1:1/token", CLIENT_ID, CLIENT_SECRET, http_client=http)
     try:
         async with watched_loop() as problems:

@@ -358,7 +358,7 @@ class PlantedStore:
 
 def planted_value(fields: dict[str, Any], now: float) -> str:
     """A stored value from generated fields; times are offsets from ``now``."""
-    value = {name: fields[name] for name in ("access_token", "token_type", "scope") if name in fields}
+    value: dict[str, Any] = {name: fields[name] for name in ("access_token", "token_type", "scope") if name in fields}
     if "issued_ago" in fields:
         value["issued_at"] = now - fields["issued_ago"] if isinstance(fields["issued_ago"], float) \
             else fields["issued_ago"]
@@ -401,7 +401,8 @@ def test_a_stored_value_makes_the_client_send_that_token_or_the_endpoints(loop: 
         server.last_resource_authorization = None
         outcome = loop.run_until_complete(_fetch(server, PlantedStore(raw)))
         assert not isinstance(outcome, TokenError)
-        seen = server.last_resource_authorization
+        # Declared, or mypy would still see the None set before the fetch wrote it.
+        seen: Optional[str] = server.last_resource_authorization
         assert seen is not None
         assert seen.startswith("Bearer ")
         token = seen[len("Bearer "):]

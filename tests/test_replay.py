@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Optional
+from collections.abc import Awaitable, Callable
+from typing import Any, Optional
 
 import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest
@@ -18,16 +19,16 @@ from tornado_alf import TornadoClient
 from tornado_alf.testing import AuthServer
 
 
-def client_for(server: AuthServer, **kwargs: object) -> TornadoClient:
-    return TornadoClient(server.token_endpoint, CLIENT_ID, CLIENT_SECRET, **kwargs)  # type: ignore[arg-type]
+def client_for(server: AuthServer, **kwargs: Any) -> TornadoClient:
+    return TornadoClient(server.token_endpoint, CLIENT_ID, CLIENT_SECRET, **kwargs)
 
 
 def issued_bearers(server: AuthServer) -> set[str]:
     return {"Bearer " + token for token in server.issued}
 
 
-async def produce(write: object) -> None:
-    await write(b'{"streamed": true}')  # type: ignore[operator]
+async def produce(write: Callable[[bytes], Awaitable[None]]) -> None:
+    await write(b'{"streamed": true}')
 
 
 async def test_a_401_on_a_body_producer_request_is_returned_as_is_with_a_debug_line(
@@ -37,7 +38,9 @@ async def test_a_401_on_a_body_producer_request_is_returned_as_is_with_a_debug_l
     try:
         assert (await client.fetch(auth_server.resource_url)).code == 200
         auth_server.revoke_all()
-        request = HTTPRequest(auth_server.resource_url, method="POST", body_producer=produce)
+        # Tornado annotates body_producer as returning a Future, but awaits whatever it returns
+        # (its docs: write returns a Future too): a coroutine function is what users pass.
+        request = HTTPRequest(auth_server.resource_url, method="POST", body_producer=produce)  # type: ignore[arg-type]
         response = await client.fetch(request, raise_error=False)
         assert response.code == 401
         with pytest.raises(HTTPClientError) as caught:
@@ -196,7 +199,7 @@ async def test_a_replay_after_a_303_resends_the_callers_request_unchanged(auth_s
             HTTPRequest(start, method="POST", body='{"a": 1}', headers={"Content-Type": "application/json"}),
             start,
         ):
-            kwargs = {} if isinstance(request, HTTPRequest) else {
+            kwargs: dict[str, Any] = {} if isinstance(request, HTTPRequest) else {
                 "method": "POST", "body": '{"a": 1}', "headers": {"Content-Type": "application/json"}}
             assert (await client.fetch(request, **kwargs)).code == 200
             auth_server.revoke_all()

@@ -45,10 +45,11 @@ async def test_a_single_resource_string_is_one_field(auth_server: AuthServer) ->
 
 @pytest.mark.parametrize("name", ["audience", "resource"])
 def test_a_param_given_twice_is_refused(name: str) -> None:
+    as_argument: dict[str, Any] = {name: "y"}
     with pytest.raises(ValueError, match=f"{name} is given both as an argument and in token_request_params"):
         TornadoClient(
             "https://as.tornado-alf.test/token", CLIENT_ID, CLIENT_SECRET,
-            token_request_params={name: "x"}, **{name: "y"},
+            token_request_params={name: "x"}, **as_argument,
         )
 
 

@@ -216,7 +216,7 @@ def test_without_cryptography_the_message_says_what_to_install(monkeypatch: pyte
 
 
 SEALER_1, SEALER_2 = Sealer(KEY_1), Sealer([KEY_2, KEY_1])
-store_keys = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"), max_size=60)
+store_keys = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\n"), max_size=60)
 
 
 @settings(max_examples=300, deadline=None, database=None)

@@ -28,13 +28,16 @@ import time
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar
 
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
 __all__ = ["AuthServer", "CannedResponse"]
+
+#: `AuthServer` or a subclass: `AuthServer.start` and ``async with`` give back the same type.
+_Server = TypeVar("_Server", bound="AuthServer")
 
 
 @dataclass
@@ -106,7 +109,7 @@ class AuthServer:
         """A protected resource URL; any path below it is protected too."""
         return self.base_url + "/resource"
 
-    def start(self, port: int = 0) -> AuthServer:
+    def start(self: _Server, port: int = 0) -> _Server:
         """Listen on 127.0.0.1 (a free port by default) on the current IOLoop."""
         sockets = bind_sockets(port, "127.0.0.1")
         self.port = sockets[0].getsockname()[1]
@@ -120,7 +123,7 @@ class AuthServer:
             self._server.stop()
             self._server = None
 
-    async def __aenter__(self) -> AuthServer:
+    async def __aenter__(self: _Server) -> _Server:
         return self if self._server is not None else self.start()
 
     async def __aexit__(self, *exc_info: object) -> None:

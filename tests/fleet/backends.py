@@ -62,7 +62,7 @@ class Backend:
         for node in self._each_node():
             with node:
                 for key in node.keys("*"):
-                    found[key.decode()] = node.pttl(key)
+                    found[key.decode() if isinstance(key, bytes) else key] = node.pttl(key)
         return found
 
     def get(self, key: str) -> bytes | None:
@@ -77,7 +77,8 @@ class Backend:
     def _on_owner(self, key: str, *command: Any) -> Any:
         for node in self._each_node():
             with node, contextlib.suppress(redis.exceptions.MovedError):
-                return node.execute_command(*command)
+                # redis-py leaves execute_command unannotated; its answer is Any anyway.
+                return node.execute_command(*command)  # type: ignore[no-untyped-call]
         raise KeyError(key)
 
     @staticmethod

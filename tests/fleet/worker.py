@@ -15,7 +15,7 @@ import json
 import sys
 import time
 from collections import Counter
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from tornado_alf import RedisTokenStore, TornadoClient
 from tornado_alf._token import Token
@@ -39,12 +39,13 @@ class TimedStore(RedisTokenStore):
 
 
 def redis_client(config: dict[str, Any]) -> Any:
+    factory: Callable[..., Any]
     if config["library"] == "valkey":
-        import valkey.asyncio as library
-        factory = library.ValkeyCluster if config["cluster"] else library.Valkey
+        import valkey.asyncio
+        factory = valkey.asyncio.ValkeyCluster if config["cluster"] else valkey.asyncio.Valkey
     else:
-        import redis.asyncio as library  # type: ignore[no-redef]
-        factory = library.RedisCluster if config["cluster"] else library.Redis
+        import redis.asyncio
+        factory = redis.asyncio.RedisCluster if config["cluster"] else redis.asyncio.Redis
     return factory(host="127.0.0.1", port=config["redis_port"])
 
 
