@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Optional, Union
 
+from tornado.httpclient import HTTPResponse
 from tornado.httputil import HTTPHeaders
 
 # RFC 9110 sec. 5.6.2 tchar and sec. 11.2 token68.
@@ -158,13 +159,16 @@ def _param_value(raw: str) -> Optional[str]:
 
 
 def bearer_challenge(
-    source: Union[HTTPHeaders, Mapping[str, str], object],
+    # object: any value is accepted (never raises), so `err.response`, None or not, can be passed.
+    source: Union[HTTPResponse, HTTPHeaders, Mapping[str, str], object],
 ) -> Optional[BearerChallenge]:
     """The ``Bearer`` challenge of a resource server's answer, or ``None`` if it sent none.
 
     :arg source: an `~tornado.httpclient.HTTPResponse` (e.g. the one `TornadoClient.fetch`
         returned, or ``err.response`` of the `~tornado.httpclient.HTTPClientError` it
-        raised), or its `~tornado.httputil.HTTPHeaders`.
+        raised), its `~tornado.httputil.HTTPHeaders`, or a plain mapping of header names
+        to values. Anything else, ``None`` included (``err.response`` after a network
+        failure), has no challenge.
 
     Only the first ``Bearer`` challenge counts; other schemes are ignored.
 

@@ -185,6 +185,12 @@ class RedisTokenStore:
         The token manager calls this when neither it nor the store holds a
         usable token. Every Redis command goes through ``guard``; when one
         fails, the token is fetched without the store.
+
+        :arg str key: the token's name (see `token_key`).
+        :arg fetch: asks the token endpoint for a new token.
+        :arg is_usable: whether a token another process stored is still good to use.
+        :arg guard: runs one Redis command bounded in time, raising the client's
+            ``StoreUnavailable`` when it fails.
         """
         try:
             turn = await self._wait_turn(key, is_usable, guard)

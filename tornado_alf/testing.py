@@ -42,7 +42,12 @@ _Server = TypeVar("_Server", bound="AuthServer")
 
 @dataclass
 class CannedResponse:
-    """An answer the token endpoint gives instead of a token (see `AuthServer.fail_next`)."""
+    """An answer the token endpoint gives instead of a token (see `AuthServer.fail_next`).
+
+    :arg int status: its HTTP status.
+    :arg bytes body: its body, sent as is.
+    :arg headers: its headers.
+    """
 
     status: int = 503
     body: bytes = b""
