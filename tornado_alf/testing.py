@@ -115,7 +115,7 @@ class AuthServer:
         return self.base_url + "/resource"
 
     def start(self: _Server, port: int = 0) -> _Server:
-        """Listen on 127.0.0.1 (a free port by default) on the current IOLoop."""
+        """Listen on 127.0.0.1 (a free port by default) on the current IOLoop; returns the server."""
         sockets = bind_sockets(port, "127.0.0.1")
         self.port = sockets[0].getsockname()[1]
         self._server = HTTPServer(_application(self))
