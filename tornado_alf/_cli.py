@@ -13,10 +13,7 @@ import traceback
 from collections.abc import Awaitable, Sequence
 from typing import Callable, Optional
 
-from tornado.httpclient import HTTPClientError
-from tornado.iostream import StreamClosedError
-
-from ._cli_commands import ResourceError, Streams, run_fetch, run_token
+from ._cli_commands import ResourceError, ResourceUnreachable, Streams, run_fetch, run_token
 from ._cli_output import error_line, token_error_line
 from ._cli_parser import build_parser
 from ._cli_settings import UsageError, check_stdin_once, credentials
@@ -87,10 +84,8 @@ def classify(exc: Exception) -> tuple[int, str]:
         return (EXIT_NETWORK if exc.code == 599 else EXIT_TOKEN), token_error_line(exc)
     if isinstance(exc, ResourceError):
         return EXIT_RESOURCE, str(exc)
-    if isinstance(exc, HTTPClientError) and exc.code == 599:  # timeouts of the resource request
-        return EXIT_NETWORK, f"could not reach the resource: {exc.message}"
-    if isinstance(exc, (OSError, StreamClosedError)):  # refused, DNS, reset
-        return EXIT_NETWORK, f"could not reach the resource: {exc}"
+    if isinstance(exc, ResourceUnreachable):
+        return EXIT_NETWORK, str(exc)
     if isinstance(exc, (UsageError, ValueError)):  # TornadoClient names the argument it refuses
         return EXIT_USAGE, str(exc)
     return EXIT_UNEXPECTED, f"unexpected error: {type(exc).__name__}: {exc} (--verbose shows where)"

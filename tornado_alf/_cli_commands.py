@@ -10,13 +10,15 @@ import urllib.parse
 from collections.abc import AsyncIterator
 from typing import Any, BinaryIO, Optional, TextIO
 
-from tornado.httpclient import AsyncHTTPClient, HTTPResponse
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPResponse
 from tornado.httputil import HTTPHeaders
+from tornado.iostream import StreamClosedError
 
 from ._cli_output import token_json, token_text, write_response
 from ._cli_settings import Credentials, UsageError, headers, read_body
 from ._trace import Masker, TracingHTTPClient
 from .client import TornadoClient
+from .errors import TokenError
 
 
 class ResourceError(Exception):
@@ -26,6 +28,10 @@ class ResourceError(Exception):
         self.response = response
         super().__init__(f"resource answered {response.code} {response.reason}: {response.request.method} "
                          f"{response.effective_url}")
+
+
+class ResourceUnreachable(Exception):
+    """The resource request got no answer (refused, DNS, reset, timeout); exit status 5."""
 
 
 @dataclasses.dataclass
@@ -72,10 +78,21 @@ async def run_fetch(creds: Credentials, args: argparse.Namespace, masker: Masker
     """
     request = _request_options(args, streams.stdin)
     async with open_client(creds, args, masker, streams) as client:
-        response = await client.fetch(args.url, raise_error=False, **request)
+        response = await _send(client, args.url, request)
     if args.raise_error and not 200 <= response.code < 300:
         raise ResourceError(response)
     write_response(_binary(streams.stdout), response, args.include)
+
+
+async def _send(client: TornadoClient, url: str, request: dict[str, Any]) -> HTTPResponse:
+    try:
+        return await client.fetch(url, raise_error=False, **request)
+    except HTTPClientError as exc:
+        if exc.code != 599 or isinstance(exc, TokenError):
+            raise
+        raise ResourceUnreachable(f"could not reach the resource: {exc.message}") from None
+    except (OSError, StreamClosedError) as exc:  # Tornado raises these as they are
+        raise ResourceUnreachable(f"could not reach the resource: {exc}") from None
 
 
 def _request_options(args: argparse.Namespace, stdin: TextIO) -> dict[str, Any]:

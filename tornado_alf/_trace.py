@@ -87,7 +87,7 @@ class TracingHTTPClient(SimpleAsyncHTTPClient):
 
     def start_trace(self, stream: TextIO, masker: Masker) -> None:
         """Write to ``stream`` from now on, hiding what ``masker`` knows."""
-        self._stream = stream
+        self._stream: Optional[TextIO] = stream
         self._masker = masker
 
     def fetch_impl(self, request: HTTPRequest, callback: Callable[[HTTPResponse], None]) -> None:
@@ -95,8 +95,10 @@ class TracingHTTPClient(SimpleAsyncHTTPClient):
         self._write_request(request)
 
         def traced(response: HTTPResponse) -> None:
-            self._write_response(response)
-            callback(response)
+            try:
+                self._write_response(response)
+            finally:
+                callback(response)  # or the fetch would never finish
 
         super().fetch_impl(request, traced)
 
@@ -128,8 +130,13 @@ class TracingHTTPClient(SimpleAsyncHTTPClient):
         return shown.splitlines() or [""]
 
     def _emit(self, prefix: str, lines: list[str]) -> None:
+        if self._stream is None:
+            return
         # The text pass runs last over whole lines: a token learned from this very
         # response is then hidden wherever else in it it appears.
-        for line in lines:
-            self._stream.write(f"{prefix} {self._masker.text(line)}".rstrip() + "\n")
-        self._stream.flush()
+        text = "".join(f"{prefix} {self._masker.text(line)}".rstrip() + "\n" for line in lines)
+        try:
+            self._stream.write(text)
+            self._stream.flush()
+        except (OSError, ValueError):  # stderr closed (a pipe to head): the trace ends, the command goes on
+            self._stream = None
