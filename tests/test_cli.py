@@ -378,3 +378,19 @@ async def test_installed_console_script() -> None:
     assert run.status == 0, run.stderr
     assert run.stdout.startswith("usage: tornado-alf token")
     assert "--show-token" in run.stdout
+
+
+async def test_verbose_with_stderr_closed_still_fetches(auth_server: AuthServer) -> None:
+    # The trace is diagnostics: a reader gone away (stderr piped to head) must not stall the request.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("TORNADO_ALF_")}
+    environment.pop("PYTHONASYNCIODEBUG", None)
+    process = await asyncio.create_subprocess_exec(
+        *PYTHON_M, "fetch", "-v", auth_server.resource_url, cwd=ROOT, env={**environment, **env_for(auth_server)},
+        stdout=asyncio.subprocess.PIPE, stderr=write_end,
+    )
+    os.close(write_end)
+    out, _ = await process.communicate()
+    assert process.returncode == 0
+    assert json.loads(out)["path"] == "/resource"

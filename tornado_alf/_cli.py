@@ -69,9 +69,16 @@ def _guarded(
         if status == EXIT_UNEXPECTED and verbose:
             streams.stderr.write(masker.text("".join(traceback.format_exception(type(exc), exc, exc.__traceback__))))
     if message:
-        streams.stderr.write(masker.text(error_line(message)))
-    streams.stderr.flush()
+        _write_error(streams, masker.text(error_line(message)))
     return status
+
+
+def _write_error(streams: Streams, line: str) -> None:
+    try:
+        streams.stderr.write(line)
+        streams.stderr.flush()
+    except (OSError, ValueError):  # stderr closed: the exit status still tells
+        pass
 
 
 async def _awaited(run: Callable[[], Awaitable[None]]) -> None:
