@@ -249,6 +249,7 @@ async def test_resource_non_2xx_with_raise_exits_4_without_body(auth_server: Aut
     ["fetch", "http://127.0.0.1:9/", "--client-secret-file", "-", "-d", "@-"],
     ["fetch", "http://127.0.0.1:9/", "-d", "@/no/such/file"],
     ["token", "--timeout", "0"],
+    ["token", "--token-endpoint", "http://auth.example/token"],  # plain http off the loopback
 ])
 async def test_usage_errors_exit_2(args: list[str]) -> None:
     run = await cli(*args, env={"TORNADO_ALF_TOKEN_ENDPOINT": "http://127.0.0.1:9/token",
