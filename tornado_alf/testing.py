@@ -10,7 +10,8 @@ garbage answers, latency, short lifetimes and revoked tokens::
         response = await client.fetch(server.resource_url)
         assert server.token_requests == 1
 
-``python -m tornado_alf.testing`` runs one in its own process and prints its URLs
+``/.well-known/oauth-authorization-server`` serves its RFC 8414 metadata, with
+``base_url`` as the issuer. ``python -m tornado_alf.testing`` runs one in its own process and prints its URLs
 as JSON; ``GET /_control/stats`` and ``POST /_control/revoke`` drive it from afar.
 
 .. versionadded:: 1.0
@@ -269,6 +270,16 @@ class _ResourceHandler(_Handler):
         })
 
 
+class _MetadataHandler(_Handler):
+    def get(self) -> None:
+        # RFC 8414 sec. 2: enough for TornadoClient.from_issuer(server.base_url, ...).
+        self.answer(200, {
+            "issuer": self.server.base_url,
+            "token_endpoint": self.server.token_endpoint,
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        })
+
+
 class _StatsHandler(_Handler):
     def get(self) -> None:
         self.answer(200, self.server.stats())
@@ -286,6 +297,7 @@ def _application(server: AuthServer) -> Application:
         (r"/token", _TokenHandler, args),
         (r"/resource/status/([1-5][0-9][0-9])", _ResourceHandler, args),
         (r"/resource.*", _ResourceHandler, args),
+        (r"/.well-known/oauth-authorization-server", _MetadataHandler, args),
         (r"/_control/stats", _StatsHandler, args),
         (r"/_control/revoke", _RevokeHandler, args),
     ], log_function=_quiet_access_log)

@@ -1,0 +1,172 @@
+"""What ``tornado-alf token`` and ``tornado-alf fetch`` do, given parsed arguments."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import sys
+import urllib.parse
+from collections.abc import AsyncIterator
+from typing import Any, BinaryIO, Optional, TextIO
+
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPResponse
+from tornado.httputil import HTTPHeaders
+from tornado.iostream import StreamClosedError
+
+from ._cli_output import token_json, token_text, write_response
+from ._cli_settings import Credentials, UsageError, headers, read_body
+from ._trace import Masker, TracingHTTPClient
+from .client import TornadoClient
+from .errors import TokenError
+
+
+class ResourceError(Exception):
+    """The resource answered non-2xx and ``--raise`` was given; exit status 4."""
+
+    def __init__(self, response: HTTPResponse) -> None:
+        self.response = response
+        super().__init__(f"resource answered {response.code} {response.reason}: {response.request.method} "
+                         f"{response.effective_url}")
+
+
+class ResourceUnreachable(Exception):
+    """The resource request got no answer (refused, DNS, reset, timeout); exit status 5."""
+
+
+@dataclasses.dataclass
+class Streams:
+    """Where a command reads and writes; the real ones unless a caller says otherwise."""
+
+    stdin: TextIO = dataclasses.field(default_factory=lambda: sys.stdin)
+    stdout: TextIO = dataclasses.field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = dataclasses.field(default_factory=lambda: sys.stderr)
+
+
+@contextlib.asynccontextmanager
+async def open_client(
+    creds: Credentials, args: argparse.Namespace, masker: Masker, streams: Streams
+) -> AsyncIterator[TornadoClient]:
+    """A `TornadoClient` for ``creds``, tracing to stderr with ``--verbose``; closed on exit."""
+    http_client = _http_client(args.verbose, masker, streams.stderr)
+    try:
+        client = await _client(creds, args, http_client)
+        try:
+            yield client
+        finally:
+            client.close()
+    finally:
+        if http_client is not None:
+            http_client.close()
+
+
+async def run_token(creds: Credentials, args: argparse.Namespace, masker: Masker, streams: Streams) -> None:
+    """Obtain a token and print what the endpoint said about it."""
+    async with open_client(creds, args, masker, streams) as client:
+        token = await client.get_token()
+        masker.learn(token.access_token)
+        if args.json:
+            streams.stdout.write(token_json(client.token_endpoint, token, args.show_token) + "\n")
+        else:
+            streams.stdout.write(token_text(client.token_endpoint, token, args.show_token))
+
+
+async def run_fetch(creds: Credentials, args: argparse.Namespace, masker: Masker, streams: Streams) -> None:
+    """Send one request with a bearer token and write the response to stdout.
+
+    :raises ResourceError: for a non-2xx answer with ``--raise``.
+    """
+    request = _request_options(args, streams.stdin)
+    async with open_client(creds, args, masker, streams) as client:
+        response = await _send(client, args.url, request)
+    if args.raise_error and not 200 <= response.code < 300:
+        raise ResourceError(response)
+    write_response(_binary(streams.stdout), response, args.include)
+
+
+async def _send(client: TornadoClient, url: str, request: dict[str, Any]) -> HTTPResponse:
+    try:
+        return await client.fetch(url, raise_error=False, **request)
+    except HTTPClientError as exc:
+        if exc.code != 599 or isinstance(exc, TokenError):
+            raise
+        raise ResourceUnreachable(f"could not reach the resource: {exc.message}") from None
+    except (OSError, StreamClosedError) as exc:  # Tornado raises these as they are
+        raise ResourceUnreachable(f"could not reach the resource: {exc}") from None
+
+
+def _request_options(args: argparse.Namespace, stdin: TextIO) -> dict[str, Any]:
+    body = read_body(args.data, stdin)
+    method = (args.method or ("POST" if body is not None else "GET")).upper()
+    pairs = headers(args.headers)
+    if body is not None and not any(name.lower() == "content-type" for name, _ in pairs):
+        pairs.append(("Content-Type", "application/x-www-form-urlencoded"))  # as curl -d does
+    if body is None and method in ("POST", "PUT", "PATCH"):
+        body = b""  # curl sends an empty body; Tornado insists on one for these methods
+    return {
+        "method": method,
+        "headers": _header_dict(pairs),
+        "body": body,
+        "allow_nonstandard_methods": True,  # -X PURGE, a GET with -d: the user said so
+        "connect_timeout": args.timeout,
+        "request_timeout": args.timeout,
+        **({"ca_certs": args.ca_certs} if args.ca_certs else {}),
+    }
+
+
+def _header_dict(pairs: list[tuple[str, str]]) -> HTTPHeaders:
+    collected = HTTPHeaders()
+    for name, value in pairs:
+        collected.add(name, value)
+    return collected
+
+
+def _http_client(verbose: bool, masker: Masker, stderr: TextIO) -> Optional[TracingHTTPClient]:
+    if not verbose:
+        return None
+    tracer = TracingHTTPClient(force_instance=True)
+    tracer.start_trace(stderr, masker)
+    return tracer
+
+
+async def _client(
+    creds: Credentials, args: argparse.Namespace, http_client: Optional[AsyncHTTPClient]
+) -> TornadoClient:
+    http_options = {"connect_timeout": args.timeout, "request_timeout": args.timeout}
+    if args.ca_certs:
+        http_options["ca_certs"] = args.ca_certs
+    options: dict[str, Any] = {
+        "scope": args.scope,
+        "audience": args.audience,
+        "http_options": http_options,
+        "http_client": http_client,
+        "refresh_ahead": None,  # one request per run: no background refresh to start
+    }
+    if creds.issuer:
+        if args.auth_method is not None:
+            options["auth_method"] = args.auth_method
+        return await TornadoClient.from_issuer(
+            creds.issuer, creds.client_id, creds.client_secret,
+            allow_insecure_http=args.allow_insecure_http, **options,
+        )
+    assert creds.token_endpoint is not None  # noqa: S101 - credentials() guarantees one of the two
+    _check_scheme(creds.token_endpoint, args.allow_insecure_http)
+    return TornadoClient(
+        creds.token_endpoint, creds.client_id, creds.client_secret,
+        auth_method=args.auth_method or "client_secret_basic", **options,
+    )
+
+
+def _check_scheme(url: str, allow_insecure_http: bool) -> None:
+    if url.startswith("http://") and not allow_insecure_http and not _loopback(url):
+        raise UsageError("the token endpoint is http://: the secret would cross the network in clear; "
+                         "use https, or --allow-insecure-http for testing")
+
+
+def _loopback(url: str) -> bool:
+    return urllib.parse.urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+
+
+def _binary(stream: TextIO) -> BinaryIO:
+    stream.flush()
+    return stream.buffer

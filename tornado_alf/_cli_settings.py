@@ -1,0 +1,135 @@
+"""Where the command line's credentials come from: flags, environment, a file or stdin.
+
+A flag wins over the environment. The secret comes from ``--client-secret``,
+``--client-secret-file`` (``-`` for stdin) or ``TORNADO_ALF_CLIENT_SECRET``, in
+that order; on the command line it shows in the process list, hence a warning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections.abc import Mapping
+from typing import Optional, TextIO
+
+ENV_TOKEN_ENDPOINT = "TORNADO_ALF_TOKEN_ENDPOINT"  # noqa: S105 - a variable name
+ENV_CLIENT_ID = "TORNADO_ALF_CLIENT_ID"
+ENV_CLIENT_SECRET = "TORNADO_ALF_CLIENT_SECRET"  # noqa: S105 - a variable name
+
+SECRET_ON_COMMAND_LINE = (
+    "warning: --client-secret is visible to other users in the process list; "
+    f"prefer --client-secret-file or {ENV_CLIENT_SECRET}"
+)
+
+# Auth methods that need no client secret.
+_SECRETLESS_METHODS = ("none",)
+
+
+class UsageError(Exception):
+    """The command line cannot work as given; exit status 2."""
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Credentials:
+    """Who the client is and where it gets tokens; ``repr`` never shows the secret."""
+
+    client_id: str
+    client_secret: Optional[str]
+    token_endpoint: Optional[str] = None
+    issuer: Optional[str] = None
+    warnings: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        where = self.issuer or self.token_endpoint
+        return f"<Credentials {self.client_id} at {where}>"
+
+
+def credentials(args: argparse.Namespace, environ: Mapping[str, str], stdin: TextIO) -> Credentials:
+    """The `Credentials` the parsed ``args`` and ``environ`` name.
+
+    :raises UsageError: when something needed is missing or unreadable.
+    """
+    issuer: Optional[str] = args.issuer
+    endpoint = args.token_endpoint or (None if issuer else environ.get(ENV_TOKEN_ENDPOINT))
+    if not issuer and not endpoint:
+        raise UsageError(f"no token endpoint: pass --token-endpoint, --issuer or set {ENV_TOKEN_ENDPOINT}")
+    client_id = args.client_id or environ.get(ENV_CLIENT_ID)
+    if not client_id:
+        raise UsageError(f"no client id: pass --client-id or set {ENV_CLIENT_ID}")
+    secret, warnings = _secret(args, environ, stdin)
+    if secret is None and args.auth_method not in _SECRETLESS_METHODS:
+        raise UsageError(
+            f"no client secret: pass --client-secret-file, set {ENV_CLIENT_SECRET} or use --auth-method none"
+        )
+    return Credentials(client_id, secret, endpoint, issuer, warnings)
+
+
+def _secret(
+    args: argparse.Namespace, environ: Mapping[str, str], stdin: TextIO
+) -> tuple[Optional[str], tuple[str, ...]]:
+    if args.client_secret is not None:
+        return args.client_secret, (SECRET_ON_COMMAND_LINE,)
+    if args.client_secret_file is not None:
+        return read_secret_file(args.client_secret_file, stdin), ()
+    return environ.get(ENV_CLIENT_SECRET) or None, ()
+
+
+def read_secret_file(path: str, stdin: TextIO) -> str:
+    """The secret in file ``path`` (``-``: stdin) without its line ending.
+
+    :raises UsageError: when the file cannot be read or holds no secret.
+    """
+    try:
+        if path == "-":
+            text = stdin.read()
+        else:
+            with open(path, encoding="utf-8") as file:
+                text = file.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the client secret from {path}: {_reason(exc)}") from None
+    secret = text.rstrip("\r\n")
+    if not secret:
+        raise UsageError(f"the client secret file {path} is empty")
+    return secret
+
+
+def read_body(data: Optional[str], stdin: TextIO) -> Optional[bytes]:
+    """The request body of ``-d``: the text itself, ``@file`` or ``@-`` (stdin), sent as is.
+
+    :raises UsageError: when the file cannot be read.
+    """
+    if data is None or not data.startswith("@"):
+        return None if data is None else data.encode("utf-8")
+    path = data[1:]
+    try:
+        if path == "-":
+            return stdin.buffer.read()
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read the request body from {path}: {_reason(exc)}") from None
+
+
+def headers(values: list[str]) -> list[tuple[str, str]]:
+    """``-H "Name: value"`` flags as pairs, in order.
+
+    :raises UsageError: for a flag without a colon or with an empty name.
+    """
+    pairs = []
+    for value in values:
+        name, colon, rest = value.partition(":")
+        if not colon or not name.strip():
+            # Not quoted back: a mistyped Authorization header is a credential.
+            raise UsageError("every -H/--header needs the form 'Name: value'")
+        pairs.append((name.strip(), rest.strip()))
+    return pairs
+
+
+def check_stdin_once(args: argparse.Namespace) -> None:
+    """Refuse two readers of stdin (the secret and the body)."""
+    if getattr(args, "client_secret_file", None) == "-" and getattr(args, "data", None) == "@-":
+        raise UsageError("stdin can hold the client secret or the request body, not both")
+
+
+def _reason(exc: BaseException) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
