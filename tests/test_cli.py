@@ -17,14 +17,18 @@ import urllib.parse
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import pytest
+from joserfc.jwk import ECKey, RSAKey
 from tornado.testing import bind_unused_port
 from tornado.web import Application, RequestHandler
 
 from tests._serve import serve
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.interop._pki import Pki
+from tests.test_auth_methods import CLIENT_ID as JWT_CLIENT_ID
+from tests.test_auth_methods import AssertionServer, mtls_token_endpoint, pki  # noqa: F401 - fixtures
 from tornado_alf.testing import AuthServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -395,3 +399,105 @@ async def test_verbose_with_stderr_closed_still_fetches(auth_server: AuthServer)
     out, _ = await process.communicate()
     assert process.returncode == 0
     assert json.loads(out)["path"] == "/resource"
+
+
+# private_key_jwt and tls_client_auth
+
+
+@pytest.mark.parametrize(
+    ("key", "given_as", "flags", "expected_header"),
+    [
+        (RSAKey.generate_key(2048), "pem", [], {"alg": "RS256", "typ": "JWT"}),
+        (RSAKey.generate_key(2048), "pem", ["--private-key-id", "k9", "--signing-alg", "PS256"],
+         {"alg": "PS256", "typ": "JWT", "kid": "k9"}),
+        (ECKey.generate_key("P-256", parameters={"kid": "e1"}), "jwk", [], {"alg": "ES256", "typ": "JWT", "kid": "e1"}),
+    ],
+    ids=["rsa-pem", "pem-with-kid-and-ps256", "ec-jwk"],
+)
+async def test_private_key_jwt_from_a_key_file(
+    tmp_path: Path, key: Any, given_as: str, flags: list[str], expected_header: dict[str, str]
+) -> None:
+    key_file = tmp_path / "client.key"
+    private = key.as_pem(private=True).decode() if given_as == "pem" else json.dumps(key.as_dict(private=True))
+    key_file.write_text(private)
+    public = type(key).import_key(key.as_dict(private=False))
+    async with AssertionServer(public, expected_header["alg"]) as server:
+        # No --auth-method: a key file implies private_key_jwt.
+        run = await cli("token", "--json", "--token-endpoint", server.token_endpoint, "--client-id", JWT_CLIENT_ID,
+                        "--private-key-file", str(key_file), *flags)
+    assert run.status == 0, run.stderr
+    assert json.loads(run.stdout)["token_type"] == "Bearer"
+    assert server.headers == [expected_header]
+    assert server.claims[0]["aud"] == server.token_endpoint
+    private_part = key.as_dict(private=True)["d"]
+    assert private_part not in run.stdout + run.stderr
+    assert server.assertions[0] not in run.stdout + run.stderr
+
+
+async def test_private_key_jwt_with_another_key_is_refused(tmp_path: Path) -> None:
+    key_file = tmp_path / "client.key"
+    key_file.write_bytes(RSAKey.generate_key(2048).as_pem(private=True))
+    public = RSAKey.import_key(RSAKey.generate_key(2048).as_dict(private=False))
+    async with AssertionServer(public, "RS256") as server:
+        run = await cli("token", "--token-endpoint", server.token_endpoint, "--client-id", JWT_CLIENT_ID,
+                        "--auth-method", "private_key_jwt", "--private-key-file", str(key_file))
+    assert (run.status, run.stderr) == (3, INVALID_CLIENT)
+
+
+async def test_tls_client_auth_presents_the_client_certificate(
+    pki: Pki, mtls_token_endpoint: tuple[str, list[dict[str, Any]]]  # noqa: F811 - fixtures
+) -> None:
+    url, log = mtls_token_endpoint
+    run = await cli("token", "--token-endpoint", url, "--client-id", "mtls-client",
+                    "--client-cert", str(pki.client_cert), "--client-key", str(pki.client_key),
+                    "--ca-certs", str(pki.ca_cert))
+    assert run.status == 0, run.stderr
+    assert "Bearer" in run.stdout
+    assert log[0]["form"] == {"grant_type": ["client_credentials"], "client_id": ["mtls-client"]}
+    assert "Authorization" not in log[0]["headers"]
+
+
+async def test_tls_client_auth_with_an_untrusted_certificate_is_refused(
+    pki: Pki, mtls_token_endpoint: tuple[str, list[dict[str, Any]]]  # noqa: F811 - fixtures
+) -> None:
+    url, log = mtls_token_endpoint
+    run = await cli("token", "--token-endpoint", url, "--client-id", "mtls-client",
+                    "--auth-method", "tls_client_auth", "--client-cert", str(pki.stranger_cert),
+                    "--client-key", str(pki.stranger_key), "--ca-certs", str(pki.ca_cert))
+    assert run.status == 5
+    assert run.stderr.startswith(f"tornado-alf: could not reach the token endpoint {url.split('/')[2]}: [SSL")
+    assert len(run.stderr.splitlines()) == 1
+    assert log == []
+
+
+KEY_MARKER = "do-not-print-this-key-material"
+
+
+@pytest.mark.parametrize(("flags", "line"), [
+    (["--auth-method", "private_key_jwt"], "--auth-method private_key_jwt needs --private-key-file PATH"),
+    (["--private-key-file", "/no/such/key"],
+     "cannot read the private key from /no/such/key: No such file or directory"),
+    (["--private-key-file", "{tmp}/garbage.key"],
+     "the private key file {tmp}/garbage.key holds neither a PEM key nor a JWK (JSON object)"),
+    (["--private-key-file", "{tmp}/public.pem"],
+     "private_key cannot sign <JwtAssertion RS256>: UnsupportedKeyOperationError"),
+    (["--auth-method", "client_secret_post", "--private-key-file", "{tmp}/public.pem"],
+     "--private-key-file is for --auth-method private_key_jwt, not client_secret_post"),
+    (["--auth-method", "tls_client_auth"],
+     "--auth-method tls_client_auth needs --client-cert PATH (and --client-key PATH)"),
+    (["--client-cert", "/no/such/cert.pem"],
+     "cannot read the client certificate from /no/such/cert.pem: No such file or directory"),
+    (["--client-key", "{tmp}/garbage.key"], "--client-key needs --client-cert"),
+])
+async def test_key_and_certificate_usage_errors_exit_2_with_one_line(
+    tmp_path: Path, flags: list[str], line: str
+) -> None:
+    (tmp_path / "garbage.key").write_text(f"not a key {KEY_MARKER}\n")
+    (tmp_path / "public.pem").write_bytes(RSAKey.generate_key(2048).as_pem(private=False))
+    public_pem = (tmp_path / "public.pem").read_text()
+    run = await cli("token", "--token-endpoint", "http://127.0.0.1:9/token", "--client-id", JWT_CLIENT_ID,
+                    *(flag.format(tmp=tmp_path) for flag in flags))
+    assert (run.status, run.stdout) == (2, "")
+    assert run.stderr == f"tornado-alf: {line.format(tmp=tmp_path)}\n"
+    assert KEY_MARKER not in run.stderr
+    assert public_pem.splitlines()[1] not in run.stderr

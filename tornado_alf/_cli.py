@@ -8,6 +8,7 @@ nor a token can show, whatever a server quoted back.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import traceback
 from collections.abc import Awaitable, Sequence
@@ -52,6 +53,9 @@ def main(argv: Optional[Sequence[str]] = None, streams: Optional[Streams] = None
     for warning in creds.warnings:
         streams.stderr.write(error_line(warning))
     command = _COMMANDS[args.command]
+    # Tornado logs a failed TLS handshake ("error on read") besides raising it; without a
+    # handler, logging's last resort would print it as a second error line.
+    logging.getLogger("tornado").addHandler(logging.NullHandler())
     return _guarded(lambda: command(creds, args, masker, streams), masker, streams, verbose=args.verbose)
 
 

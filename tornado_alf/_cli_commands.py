@@ -132,19 +132,17 @@ def _http_client(verbose: bool, masker: Masker, stderr: TextIO) -> Optional[Trac
 async def _client(
     creds: Credentials, args: argparse.Namespace, http_client: Optional[AsyncHTTPClient]
 ) -> TornadoClient:
-    http_options = {"connect_timeout": args.timeout, "request_timeout": args.timeout}
-    if args.ca_certs:
-        http_options["ca_certs"] = args.ca_certs
     options: dict[str, Any] = {
         "scope": args.scope,
         "audience": args.audience,
-        "http_options": http_options,
+        "http_options": _token_http_options(args),
         "http_client": http_client,
         "refresh_ahead": None,  # one request per run: no background refresh to start
+        **_key_options(creds, args),
     }
     if creds.issuer:
-        if args.auth_method is not None:
-            options["auth_method"] = args.auth_method
+        if creds.auth_method is not None:
+            options["auth_method"] = creds.auth_method
         return await TornadoClient.from_issuer(
             creds.issuer, creds.client_id, creds.client_secret,
             allow_insecure_http=args.allow_insecure_http, **options,
@@ -153,8 +151,26 @@ async def _client(
     _check_scheme(creds.token_endpoint, args.allow_insecure_http)
     return TornadoClient(
         creds.token_endpoint, creds.client_id, creds.client_secret,
-        auth_method=args.auth_method or "client_secret_basic", **options,
+        auth_method=creds.auth_method or "client_secret_basic", **options,
     )
+
+
+def _token_http_options(args: argparse.Namespace) -> dict[str, Any]:
+    http_options: dict[str, Any] = {"connect_timeout": args.timeout, "request_timeout": args.timeout}
+    for name in ("ca_certs", "client_cert", "client_key"):
+        if getattr(args, name):
+            http_options[name] = getattr(args, name)
+    return http_options
+
+
+def _key_options(creds: Credentials, args: argparse.Namespace) -> dict[str, Any]:
+    """The JWT arguments given; unset ones are left out, as the library refuses them for other methods."""
+    given = {
+        "private_key": creds.private_key,
+        "private_key_id": args.private_key_id,
+        "signing_alg": args.signing_alg,
+    }
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def _check_scheme(url: str, allow_insecure_http: bool) -> None:

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from . import __version__
 from ._cli_settings import ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_TOKEN_ENDPOINT
 
-# The methods a client id and secret (or nothing) can use; key and certificate
-# methods need more than a command line should carry.
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt", "none")
+AUTH_METHODS = (
+    "client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "tls_client_auth", "none",
+)
 
 _EPILOG = """\
 exit status: 0 ok, 1 unexpected error, 2 usage, 3 token endpoint refused or failed,
@@ -73,6 +73,7 @@ def _client_options(parser: argparse.ArgumentParser) -> None:
     # mutually exclusive groups out of their argument groups in --help.
     _server_options(parser.add_argument_group("authorization server"))
     _credential_options(parser.add_argument_group("client credentials"))
+    _key_options(parser.add_argument_group("private_key_jwt and tls_client_auth"))
     _http_options(parser.add_argument_group("HTTP"))
 
 
@@ -93,10 +94,24 @@ def _credential_options(client: argparse._ArgumentGroup) -> None:
                         help="the client secret itself: visible in the process list, avoid")
     client.add_argument("--auth-method", choices=AUTH_METHODS, default=None, metavar="METHOD",
                         help=f"client authentication: {', '.join(AUTH_METHODS)} "
-                        "(default: client_secret_basic, or the first the issuer lists)")
+                        "(default: private_key_jwt with --private-key-file, tls_client_auth with "
+                        "--client-cert and no secret, else client_secret_basic; with --issuer, "
+                        "the first the issuer lists that the credentials allow)")
     client.add_argument("--scope", action="append", metavar="SCOPE",
                         help="scope to request; repeat for several")
     client.add_argument("--audience", metavar="AUDIENCE", help="audience parameter (Auth0, Okta...)")
+
+
+def _key_options(keys: argparse._ArgumentGroup) -> None:
+    keys.add_argument("--private-key-file", metavar="PATH",
+                      help="private key signing private_key_jwt assertions: a PEM or JWK (JSON) file")
+    keys.add_argument("--private-key-id", metavar="KID", help="kid header of the assertions (default: the JWK's)")
+    keys.add_argument("--signing-alg", metavar="ALG",
+                      help="assertion algorithm: RS256, PS256, ES256 (HS256 for client_secret_jwt); "
+                      "default: the JWK's alg, else by key type")
+    keys.add_argument("--client-cert", metavar="PATH", help="client certificate (PEM) for tls_client_auth")
+    keys.add_argument("--client-key", metavar="PATH",
+                      help="private key (PEM) of --client-cert, if the certificate file lacks it")
 
 
 def _http_options(http: argparse._ArgumentGroup) -> None:

@@ -3,14 +3,17 @@
 A flag wins over the environment. The secret comes from ``--client-secret``,
 ``--client-secret-file`` (``-`` for stdin) or ``TORNADO_ALF_CLIENT_SECRET``, in
 that order; on the command line it shows in the process list, hence a warning.
+``private_key_jwt`` and ``tls_client_auth`` need no secret but a key file or a
+client certificate.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 from collections.abc import Mapping
-from typing import Optional, TextIO
+from typing import Any, Optional, TextIO, Union
 
 ENV_TOKEN_ENDPOINT = "TORNADO_ALF_TOKEN_ENDPOINT"  # noqa: S105 - a variable name
 ENV_CLIENT_ID = "TORNADO_ALF_CLIENT_ID"
@@ -22,7 +25,9 @@ SECRET_ON_COMMAND_LINE = (
 )
 
 # Auth methods that need no client secret.
-_SECRETLESS_METHODS = ("none",)
+_SECRETLESS_METHODS = ("none", "private_key_jwt", "tls_client_auth")
+
+PrivateKey = Union[str, dict[str, Any]]
 
 
 class UsageError(Exception):
@@ -31,13 +36,18 @@ class UsageError(Exception):
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class Credentials:
-    """Who the client is and where it gets tokens; ``repr`` never shows the secret."""
+    """Who the client is and where it gets tokens; ``repr`` never shows the secret or key.
+
+    ``auth_method`` is ``None`` when the user left the choice to the defaults.
+    """
 
     client_id: str
     client_secret: Optional[str]
     token_endpoint: Optional[str] = None
     issuer: Optional[str] = None
     warnings: tuple[str, ...] = ()
+    auth_method: Optional[str] = None
+    private_key: Optional[PrivateKey] = None
 
     def __repr__(self) -> str:
         where = self.issuer or self.token_endpoint
@@ -57,11 +67,64 @@ def credentials(args: argparse.Namespace, environ: Mapping[str, str], stdin: Tex
     if not client_id:
         raise UsageError(f"no client id: pass --client-id or set {ENV_CLIENT_ID}")
     secret, warnings = _secret(args, environ, stdin)
-    if secret is None and args.auth_method not in _SECRETLESS_METHODS:
+    private_key = None if args.private_key_file is None else read_private_key(args.private_key_file)
+    method = _auth_method(args, secret, private_key is not None)
+    if secret is None and method not in _SECRETLESS_METHODS:
         raise UsageError(
-            f"no client secret: pass --client-secret-file, set {ENV_CLIENT_SECRET} or use --auth-method none"
+            f"no client secret: pass --client-secret-file, set {ENV_CLIENT_SECRET}, or use --private-key-file, "
+            "--client-cert or --auth-method none"
         )
-    return Credentials(client_id, secret, endpoint, issuer, warnings)
+    return Credentials(client_id, secret, endpoint, issuer, warnings, method, private_key)
+
+
+def _auth_method(args: argparse.Namespace, secret: Optional[str], has_key: bool) -> Optional[str]:
+    """The auth method asked for or implied by a key or certificate; checks each has what it needs."""
+    method: Optional[str] = args.auth_method
+    if method is None and has_key:
+        method = "private_key_jwt"
+    elif method is None and secret is None and args.client_cert:
+        method = "tls_client_auth"
+    if method == "private_key_jwt" and not has_key:
+        raise UsageError("--auth-method private_key_jwt needs --private-key-file PATH")
+    if has_key and method != "private_key_jwt":
+        raise UsageError(f"--private-key-file is for --auth-method private_key_jwt, not {method}")
+    if method == "tls_client_auth" and not args.client_cert:
+        raise UsageError("--auth-method tls_client_auth needs --client-cert PATH (and --client-key PATH)")
+    if args.client_key and not args.client_cert:
+        raise UsageError("--client-key needs --client-cert")
+    for path, what in ((args.client_cert, "client certificate"), (args.client_key, "client key")):
+        if path is not None:
+            _check_readable(path, what)
+    return method
+
+
+def read_private_key(path: str) -> PrivateKey:
+    """The ``private_key_jwt`` key in file ``path``: PEM text, or a JWK (a JSON object).
+
+    :raises UsageError: when the file cannot be read or holds neither; never quoting it.
+    """
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read the private key from {path}: {_reason(exc)}") from None
+    if text.startswith("-----BEGIN"):
+        return text
+    try:
+        jwk = json.loads(text)
+    except ValueError:
+        jwk = None
+    if not isinstance(jwk, dict):
+        raise UsageError(f"the private key file {path} holds neither a PEM key nor a JWK (JSON object)")
+    return jwk
+
+
+def _check_readable(path: str, what: str) -> None:
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot read the {what} from {path}: {_reason(exc)}") from None
 
 
 def _secret(
