@@ -407,12 +407,12 @@ async def test_verbose_with_stderr_closed_still_fetches(auth_server: AuthServer)
 @pytest.mark.parametrize(
     ("key", "given_as", "flags", "expected_header"),
     [
-        (RSAKey.generate_key(2048), "pem", [], {"alg": "RS256", "typ": "JWT"}),
+        (RSAKey.generate_key(2048), "pem", ["--verbose"], {"alg": "RS256", "typ": "JWT"}),
         (RSAKey.generate_key(2048), "pem", ["--private-key-id", "k9", "--signing-alg", "PS256"],
          {"alg": "PS256", "typ": "JWT", "kid": "k9"}),
         (ECKey.generate_key("P-256", parameters={"kid": "e1"}), "jwk", [], {"alg": "ES256", "typ": "JWT", "kid": "e1"}),
     ],
-    ids=["rsa-pem", "pem-with-kid-and-ps256", "ec-jwk"],
+    ids=["rsa-pem-verbose", "pem-with-kid-and-ps256", "ec-jwk"],
 )
 async def test_private_key_jwt_from_a_key_file(
     tmp_path: Path, key: Any, given_as: str, flags: list[str], expected_header: dict[str, str]
@@ -432,6 +432,8 @@ async def test_private_key_jwt_from_a_key_file(
     private_part = key.as_dict(private=True)["d"]
     assert private_part not in run.stdout + run.stderr
     assert server.assertions[0] not in run.stdout + run.stderr
+    if "--verbose" in flags:
+        assert "client_assertion=[hidden]" in run.stderr
 
 
 async def test_private_key_jwt_with_another_key_is_refused(tmp_path: Path) -> None:
