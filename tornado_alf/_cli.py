@@ -55,7 +55,9 @@ def main(argv: Optional[Sequence[str]] = None, streams: Optional[Streams] = None
     command = _COMMANDS[args.command]
     # Tornado logs a failed TLS handshake ("error on read") besides raising it; without a
     # handler, logging's last resort would print it as a second error line.
-    logging.getLogger("tornado").addHandler(logging.NullHandler())
+    tornado_log = logging.getLogger("tornado")
+    if not tornado_log.handlers:  # main() may run many times in one process
+        tornado_log.addHandler(logging.NullHandler())
     return _guarded(lambda: command(creds, args, masker, streams), masker, streams, verbose=args.verbose)
 
 

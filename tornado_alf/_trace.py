@@ -21,7 +21,7 @@ from tornado.httpclient import HTTPRequest, HTTPResponse
 from tornado.httputil import HTTPHeaders
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
-HIDDEN = "[hidden]"
+from .errors import HIDDEN, blanked
 
 #: Form and JSON fields whose value is a credential (RFC 6749, RFC 7523, OpenID Connect).
 SECRET_FIELDS = ("access_token", "refresh_token", "id_token", "client_secret", "client_assertion")
@@ -54,9 +54,7 @@ class Masker:
 
     def text(self, text: str) -> str:
         """``text`` with every known secret replaced by ``[hidden]``, longest first."""
-        for secret in sorted(self._known, key=len, reverse=True):
-            text = text.replace(secret, HIDDEN)
-        return text
+        return blanked(text, self._known)
 
     def header(self, name: str, value: str) -> str:
         """A header value fit to show: an Authorization keeps only its scheme."""

@@ -16,16 +16,27 @@ def _fold(text: str) -> str:
     return " ".join(text.split())
 
 
+#: What stands in for a secret or a token wherever one would have shown.
+HIDDEN = "[hidden]"
+
+
+def blanked(text: str, hide: Collection[str]) -> str:
+    """``text`` with every non-empty string of ``hide`` replaced by `HIDDEN`.
+
+    Longest first, so that a secret containing a shorter one is hidden whole.
+    """
+    for needle in sorted(set(hide) - {""}, key=len, reverse=True):
+        text = text.replace(needle, HIDDEN)
+    return text
+
+
 def redacted(text: str, hide: Collection[str]) -> str:
     """``text`` on one line with every string of ``hide`` replaced by ``[hidden]``.
 
     Applied to server-supplied text before `TokenError` cuts it short, so that a
     secret the server quoted back cannot survive in part past the cut.
     """
-    folded = _fold(text)
-    for needle in sorted({_fold(needle) for needle in hide} - {""}, key=len, reverse=True):
-        folded = folded.replace(needle, "[hidden]")
-    return folded
+    return blanked(_fold(text), {_fold(needle) for needle in hide})
 
 
 def _one_line(text: Optional[str]) -> Optional[str]:
