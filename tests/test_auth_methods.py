@@ -177,7 +177,7 @@ async def test_private_key_jwt_with_an_unknown_key_is_refused() -> None:
 
 def test_a_signed_assertion_verifies_independently_of_the_test_server() -> None:
     # Cross-check with joserfc's JWS layer alone: the compact form is standard JWS.
-    from tornado_alf._jwt_auth import private_key_jwt
+    from tornado_alf.auth.jwt import private_key_jwt
 
     key = ECKey.generate_key("P-256")
     signer = private_key_jwt("me", key.as_pem(private=True), "https://as.test/token")

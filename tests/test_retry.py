@@ -13,8 +13,8 @@ from tornado.httpclient import AsyncHTTPClient
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
 from tornado_alf import Retry, TokenError, TornadoClient
-from tornado_alf._client_auth import ClientSecretBasic
 from tornado_alf._exchange import TokenEndpoint, form_fields
+from tornado_alf.auth.methods import ClientSecretBasic
 from tornado_alf.retry import parse_retry_after
 from tornado_alf.testing import AuthServer
 

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
 from tornado_alf import EncryptedTokenStore, TornadoClient
-from tornado_alf._codec import decode_token
-from tornado_alf._sealing import Sealer
+from tornado_alf.stores.codec import decode_token
+from tornado_alf.stores.sealing import Sealer
 from tornado_alf.testing import AuthServer
 
 KEY_1 = Fernet.generate_key()

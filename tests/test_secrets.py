@@ -28,8 +28,8 @@ from tornado.httpclient import HTTPRequest
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
 from tests.faultkit import BODIES_OF_200, RAW_FAULTS, RawServer, ResourceApp, records_at_debug, refused_url
 from tornado_alf import EncryptedTokenStore, MemoryTokenStore, RedisTokenStore, Retry, TokenError, TornadoClient
-from tornado_alf._codec import decode_token
 from tornado_alf._token import Token
+from tornado_alf.stores.codec import decode_token
 from tornado_alf.testing import AuthServer
 
 ENCRYPTION_KEY = Fernet.generate_key().decode()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from ._challenge import BearerChallenge, bearer_challenge
-from ._sealing import EncryptedTokenStore
 from ._token import Token
 from .client import TornadoClient
 from .errors import TokenError
@@ -18,9 +17,10 @@ from .hooks import (
     RetryEvent,
     TokenRequestEvent,
 )
-from .redis_store import RedisTokenStore
 from .retry import Retry
-from .stores import MemoryTokenStore, TokenStore
+from .stores.cache import MemoryTokenStore, TokenStore
+from .stores.redis import RedisTokenStore
+from .stores.sealing import EncryptedTokenStore
 
 try:
     __version__ = version("tornado-alf")

@@ -1,10 +1,10 @@
-"""``python -m tornado_alf`` / ``tornado-alf``: command-line entry point (see `tornado_alf._cli`)."""
+"""``python -m tornado_alf`` / ``tornado-alf``: command-line entry point (see `tornado_alf.cli`)."""
 
 from __future__ import annotations
 
 import sys
 
-from ._cli import main
+from .cli import main
 
 __all__ = ["main"]
 

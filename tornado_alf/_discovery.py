@@ -15,8 +15,8 @@ from typing import Any, Optional
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 
-from ._client_auth import SECRET_METHODS
 from ._exchange import send
+from .auth.methods import SECRET_METHODS
 from .errors import TokenError
 
 log = logging.getLogger("tornado_alf")

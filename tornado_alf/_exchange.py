@@ -12,10 +12,10 @@ from typing import Any, Optional, Union
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
 from tornado.iostream import StreamClosedError
 
-from ._client_auth import ClientAuthentication, FormFields
 from ._parse import parse_token_response
 from ._recorder import Recorder
 from ._token import Token
+from .auth.methods import ClientAuthentication, FormFields
 from .errors import TokenError
 from .retry import Retry, Sleep
 

@@ -14,7 +14,7 @@ from ._expiry import ExpiryPolicy, Grant
 from ._recorder import Recorder
 from ._token import Token
 from .errors import TokenError
-from .stores import GuardedCache
+from .stores.cache import GuardedCache
 
 log = logging.getLogger("tornado_alf")
 

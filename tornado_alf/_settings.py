@@ -10,7 +10,7 @@ from typing import Any, Optional
 from tornado.httpclient import HTTPRequest
 
 from ._expiry import ExpiryPolicy
-from .stores import GetSetCache, GuardedCache, TokenCache
+from .stores.cache import GetSetCache, GuardedCache, TokenCache
 
 # Options the token request sets itself: a POST with our body that never follows redirects.
 _RESERVED_HTTP_OPTIONS = frozenset({"url", "method", "body", "body_producer", "follow_redirects"})

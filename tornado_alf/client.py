@@ -13,8 +13,6 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 from tornado.httputil import HTTPHeaders
 
 from ._challenge import bearer_challenge
-from ._client_auth import client_authentication
-from ._codec import token_key_digest
 from ._discovery import credential_methods, discover_token_endpoint
 from ._exchange import ParamValue, TokenEndpoint, form_fields, request_params
 from ._expiry import Grant
@@ -22,8 +20,10 @@ from ._manager import TokenManager
 from ._recorder import Recorder
 from ._settings import check_endpoint, expiry_policy, guarded_cache, reauth_status_set, token_http_options
 from ._token import Token
+from .auth.methods import client_authentication
 from .hooks import ClientHooks, ClientStats
 from .retry import Retry
+from .stores.codec import token_key_digest
 
 __all__ = ["TornadoClient"]
 

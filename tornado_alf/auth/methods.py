@@ -28,9 +28,11 @@ class ClientAuthentication(Protocol):
     """
 
     @property
-    def hidden(self) -> tuple[str, ...]: ...
+    def hidden(self) -> tuple[str, ...]:
+        """Every spelling of the secret the latest request carried."""
 
-    def apply(self, form: FormFields, headers: dict[str, str]) -> None: ...
+    def apply(self, form: FormFields, headers: dict[str, str]) -> None:
+        """Add the credentials to ``form`` or ``headers`` of one token request."""
 
 
 def _form_encode(value: str) -> str:
@@ -40,7 +42,7 @@ def _form_encode(value: str) -> str:
 
 
 def spellings(secret: str) -> tuple[str, ...]:
-    # As given, and as the form encodings (quote and quote_plus) would send it.
+    """``secret`` as given, and as the form encodings (quote and quote_plus) would send it."""
     found = {secret, _form_encode(secret), urllib.parse.quote_plus(secret)}
     return tuple(spelling for spelling in found if spelling)
 
@@ -58,6 +60,7 @@ class ClientSecretBasic:
         self.hidden = (*spellings(client_secret), credentials)
 
     def apply(self, form: FormFields, headers: dict[str, str]) -> None:
+        """Send the credentials as the ``Authorization`` header."""
         headers["Authorization"] = self._header
 
     def __repr__(self) -> str:
@@ -72,6 +75,7 @@ class ClientSecretPost:
         self.hidden = spellings(client_secret)
 
     def apply(self, form: FormFields, headers: dict[str, str]) -> None:
+        """Send the credentials as form fields."""
         form.extend(self._fields)
 
     def __repr__(self) -> str:
@@ -92,6 +96,7 @@ class ClientIdOnly:
         self._method = auth_method
 
     def apply(self, form: FormFields, headers: dict[str, str]) -> None:
+        """Send the client id as a form field."""
         form.append(("client_id", self._client_id))
 
     def __repr__(self) -> str:
@@ -164,7 +169,7 @@ def _jwt_assertion(
 ) -> ClientAuthentication:
     """A JWT assertion strategy; an `ImportError` naming the extra when joserfc is missing."""
     try:
-        from ._jwt_auth import client_secret_jwt, private_key_jwt
+        from .jwt import client_secret_jwt, private_key_jwt
     except ImportError as exc:
         if exc.name is None or exc.name.split(".")[0] not in ("joserfc", "cryptography"):
             raise

@@ -14,13 +14,13 @@ import traceback
 from collections.abc import Awaitable, Sequence
 from typing import Callable, Optional
 
-from ._cli_commands import ResourceError, ResourceUnreachable, Streams, run_fetch, run_token
-from ._cli_output import error_line, token_error_line
-from ._cli_parser import build_parser
-from ._cli_settings import UsageError, check_stdin_once, credentials
-from ._demo import run_demo
-from ._trace import Masker
-from .errors import TokenError
+from ..errors import TokenError
+from .commands import ResourceError, ResourceUnreachable, Streams, run_fetch, run_token
+from .demo import run_demo
+from .output import error_line, token_error_line
+from .parser import build_parser
+from .settings import UsageError, check_stdin_once, credentials
+from .trace import Masker
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1

@@ -14,8 +14,8 @@ import logging
 from collections.abc import Awaitable
 from typing import Any, Callable, Optional, Protocol, TypeVar, Union
 
-from ._codec import decode_token, encode_token
-from ._token import Token
+from .._token import Token
+from .codec import decode_token, encode_token
 
 __all__ = ["MemoryTokenStore", "TokenStore"]
 

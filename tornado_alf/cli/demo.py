@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from .client import TornadoClient
-from .testing import AuthServer
+from ..client import TornadoClient
+from ..testing import AuthServer
 
 CONCURRENCY = 200
 

@@ -2,7 +2,7 @@
 
 Signing is joserfc's job, installed with the ``tornado-alf[jwt]`` extra; this module
 only decides what goes into each assertion. It is imported only when a JWT auth method
-is chosen (see `tornado_alf._client_auth`), so the core works without joserfc.
+is chosen (see `tornado_alf.auth.methods`), so the core works without joserfc.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, Key, OctKey, RSAKey
 
-from ._client_auth import FormFields, spellings
+from .methods import FormFields, spellings
 
 PrivateKey = Union[str, bytes, Mapping[str, Any]]
 
@@ -86,6 +86,7 @@ class JwtAssertion:
         return (*self._hide, self._last, self._last.rpartition(".")[2])
 
     def apply(self, form: FormFields, headers: dict[str, str]) -> None:
+        """Send a fresh assertion (RFC 7523 sec. 2.2) as form fields."""
         self._last = self.assertion()
         form.append(("client_assertion_type", ASSERTION_TYPE))
         form.append(("client_assertion", self._last))

@@ -14,11 +14,11 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPResponse
 from tornado.httputil import HTTPHeaders
 from tornado.iostream import StreamClosedError
 
-from ._cli_output import token_json, token_text, write_response
-from ._cli_settings import Credentials, UsageError, headers, read_body
-from ._trace import Masker, TracingHTTPClient
-from .client import TornadoClient
-from .errors import TokenError
+from ..client import TornadoClient
+from ..errors import TokenError
+from .output import token_json, token_text, write_response
+from .settings import Credentials, UsageError, headers, read_body
+from .trace import Masker, TracingHTTPClient
 
 
 class ResourceError(Exception):

@@ -8,8 +8,8 @@ from typing import Any, BinaryIO, Optional
 
 from tornado.httpclient import HTTPResponse
 
-from ._token import Token
-from .errors import TokenError
+from .._token import Token
+from ..errors import TokenError
 
 PROG = "tornado-alf"
 
