@@ -29,11 +29,11 @@ def test_margin_is_capped_at_half_the_lifetime() -> None:
 def test_grant_places_deadlines_on_the_monotonic_clock() -> None:
     policy = ExpiryPolicy(expiry_margin=30, refresh_ahead=0.8)
     token = Token("tok-xyz", expires_in=100, issued_at=1_000.0)
-    grant = policy.grant(token, monotonic_now=50.0, wall_now=1_010.0)  # issued 10 s ago
-    assert grant.expires_at == pytest.approx(40 + 70)
-    assert grant.refresh_at == pytest.approx(40 + 56)
-    assert grant.authorization == "Bearer tok-xyz"
-    assert "tok-xyz" not in repr(grant)
+    cached = policy.schedule(token, monotonic_now=50.0, wall_now=1_010.0)  # issued 10 s ago
+    assert cached.use_until == pytest.approx(40 + 70)
+    assert cached.refresh_at == pytest.approx(40 + 56)
+    assert cached.authorization == "Bearer tok-xyz"
+    assert "tok-xyz" not in repr(cached)
 
 
 def client_for(server: AuthServer, **kwargs: Any) -> TornadoClient:

@@ -10,16 +10,16 @@ from ._token import Token
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
-class Grant:
+class CachedToken:
     """A token as this process uses it, with deadlines on the monotonic clock."""
 
     token: Token
     authorization: str
-    expires_at: float
+    use_until: float
     refresh_at: float
 
     def __repr__(self) -> str:
-        return f"<Grant of {self.token!r}>"
+        return f"<CachedToken of {self.token!r}>"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,12 +44,12 @@ class ExpiryPolicy:
             lifetime = min(lifetime, self.max_token_lifetime)
         return lifetime
 
-    def grant(self, token: Token, monotonic_now: float, wall_now: float) -> Grant:
+    def schedule(self, token: Token, monotonic_now: float, wall_now: float) -> CachedToken:
         """Deadlines for ``token``, placed on the monotonic clock by its age on the wall clock."""
         born = monotonic_now - max(0.0, wall_now - token.issued_at)
         lifetime = self.usable_lifetime(token)
-        expires_at = born + lifetime
-        refresh_at = expires_at  # the hot path checks expiry only once refresh is due
+        use_until = born + lifetime
+        refresh_at = use_until  # the hot path checks expiry only once refresh is due
         if self.refresh_ahead is not None and math.isfinite(lifetime):
             refresh_at = born + self.refresh_ahead * lifetime
-        return Grant(token, "Bearer " + token.access_token, expires_at, refresh_at)
+        return CachedToken(token, "Bearer " + token.access_token, use_until, refresh_at)

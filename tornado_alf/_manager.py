@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable
 from typing import Callable, Optional
 
-from ._expiry import ExpiryPolicy, Grant
+from ._expiry import CachedToken, ExpiryPolicy
 from ._recorder import Recorder
 from ._token import Token
 from .errors import TokenError
@@ -45,31 +45,31 @@ class TokenManager:
         self._key = key
         self._policy = policy
         self._clock = clock
-        self._grant: Optional[Grant] = None
+        self._cached: Optional[CachedToken] = None
         self._rejected: Optional[Token] = None
-        self._task: Optional[asyncio.Task[Grant]] = None
+        self._task: Optional[asyncio.Task[CachedToken]] = None
         self._closed = False
         self._recorder = Recorder() if recorder is None else recorder
 
-    def current(self) -> Optional[Grant]:
-        """The cached grant while it is valid, else ``None``; starts refresh ahead when due."""
-        grant = self._grant
-        if grant is None:
+    def current(self) -> Optional[CachedToken]:
+        """The cached token while it is valid, else ``None``; starts refresh ahead when due."""
+        cached = self._cached
+        if cached is None:
             return None
         now = self._clock()
-        if now >= grant.refresh_at:
-            if now >= grant.expires_at:
+        if now >= cached.refresh_at:
+            if now >= cached.use_until:
                 return None
             if self._task is None:
                 self._start(background=True)
         self._recorder.cache_hits += 1
-        return grant
+        return cached
 
-    async def get(self) -> Grant:
-        """A usable grant: the cached one, or the result of the (shared) token request."""
-        grant = self.current()
-        if grant is not None:
-            return grant
+    async def get(self) -> CachedToken:
+        """A usable token: the cached one, or the result of the (shared) token request."""
+        cached = self.current()
+        if cached is not None:
+            return cached
         self._recorder.cache_misses += 1
         task = self._task
         if task is None or task.get_loop() is not asyncio.get_running_loop():
@@ -83,10 +83,10 @@ class TokenManager:
                 raise TokenError(599, "the client was closed while the token was being fetched") from None
             raise
 
-    async def replace(self, rejected: Grant) -> Grant:
-        """Drop ``rejected`` (only if it is still the current grant) and get the next one."""
-        if self._grant is rejected:
-            self._grant = None
+    async def replace(self, rejected: CachedToken) -> CachedToken:
+        """Drop ``rejected`` (only if it is still the current one) and get the next one."""
+        if self._cached is rejected:
+            self._cached = None
             self._rejected = rejected.token
         return await self.get()
 
@@ -96,7 +96,7 @@ class TokenManager:
         if self._task is not None:
             self._task.cancel()
 
-    def _start(self, background: bool) -> asyncio.Task[Grant]:
+    def _start(self, background: bool) -> asyncio.Task[CachedToken]:
         task = asyncio.ensure_future(self._obtain())
         if background:
             task.add_done_callback(functools.partial(self._refresh_done, self._clock()))
@@ -105,17 +105,17 @@ class TokenManager:
         self._task = task
         return task
 
-    async def _obtain(self) -> Grant:
+    async def _obtain(self) -> CachedToken:
         try:
             token = await self._usable_stored_token()
             if token is None:
                 token = await self._fetch_and_share()
             else:
                 self._recorder.store_hits += 1
-            grant = self._policy.grant(token, self._clock(), time.time())
-            if grant.expires_at > self._clock():
-                self._grant = grant
-            return grant
+            cached = self._policy.schedule(token, self._clock(), time.time())
+            if cached.use_until > self._clock():
+                self._cached = cached
+            return cached
         finally:
             if self._task is asyncio.current_task():
                 self._task = None
@@ -150,10 +150,10 @@ class TokenManager:
 
     def _is_usable(self, token: Token) -> bool:
         """Whether ``token`` is neither expired nor due for refresh by this client's policy."""
-        grant = self._policy.grant(token, self._clock(), time.time())
-        return self._clock() < min(grant.refresh_at, grant.expires_at)
+        cached = self._policy.schedule(token, self._clock(), time.time())
+        return self._clock() < min(cached.refresh_at, cached.use_until)
 
-    def _refresh_done(self, started: float, task: asyncio.Task[Grant]) -> None:
+    def _refresh_done(self, started: float, task: asyncio.Task[CachedToken]) -> None:
         if task.cancelled():
             return
         failure = task.exception()
@@ -161,23 +161,23 @@ class TokenManager:
         self._recorder.refresh_ahead(failure is None, status, self._clock() - started)
         if failure is None:
             return
-        grant = self._grant
-        if grant is not None:
+        cached = self._cached
+        if cached is not None:
             now = self._clock()
-            retry_at = now + min(REFRESH_RETRY_DELAY, (grant.expires_at - now) / 2)
-            self._grant = dataclasses.replace(grant, refresh_at=retry_at)
+            retry_at = now + min(REFRESH_RETRY_DELAY, (cached.use_until - now) / 2)
+            self._cached = dataclasses.replace(cached, refresh_at=retry_at)
         log.warning(
             "background token refresh failed (%s); the current token stays in use",
             failure,
         )
 
     def __repr__(self) -> str:
-        state = "no token" if self._grant is None else f"token valid {self._grant.expires_at - self._clock():.0f} s"
+        state = "no token" if self._cached is None else f"token valid {self._cached.use_until - self._clock():.0f} s"
         flight = ", request in flight" if self._task is not None else ""
         return f"<TokenManager {state}{flight}>"
 
 
-def _retrieve(task: asyncio.Task[Grant]) -> None:
+def _retrieve(task: asyncio.Task[CachedToken]) -> None:
     # Every waiter may have been cancelled; read the outcome so asyncio never
     # reports it as an exception nobody retrieved.
     if not task.cancelled():

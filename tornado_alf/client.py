@@ -15,7 +15,7 @@ from tornado.httputil import HTTPHeaders
 from ._challenge import bearer_challenge
 from ._discovery import credential_methods, discover_token_endpoint
 from ._exchange import ParamValue, TokenEndpoint, form_fields, request_params
-from ._expiry import Grant
+from ._expiry import CachedToken
 from ._manager import TokenManager
 from ._recorder import Recorder
 from ._settings import check_endpoint, expiry_policy, guarded_cache, reauth_status_set, token_http_options
@@ -226,15 +226,15 @@ class TornadoClient:
         headers = kwargs.pop("headers", None)
         outgoing = _outgoing(request, headers, kwargs)
         _refuse_own_credentials(outgoing)
-        grant = self._tokens.current() or await self._tokens.get()
-        response = await self._send(outgoing, grant)
+        cached = self._tokens.current() or await self._tokens.get()
+        response = await self._send(outgoing, cached)
         if self._new_token_may_help(response) and _replayable(outgoing, response):
-            grant = await self._tokens.replace(grant)
+            cached = await self._tokens.replace(cached)
             self._recorder.reauthentication(urllib.parse.urlsplit(outgoing.url).netloc, response.code)
             # From the caller's request again: Tornado before 6.5 edited the headers of
             # the request it sent while following redirects.
             outgoing = _outgoing(request, headers, kwargs)
-            response = await self._send(outgoing, grant)
+            response = await self._send(outgoing, cached)
         if raise_error and response.error is not None:
             raise response.error
         return response
@@ -255,8 +255,8 @@ class TornadoClient:
         """
         if self._closed:
             raise RuntimeError("get_token() called on a closed TornadoClient")
-        grant = self._tokens.current() or await self._tokens.get()
-        return grant.token
+        cached = self._tokens.current() or await self._tokens.get()
+        return cached.token
 
     def stats(self) -> ClientStats:
         """Counters of what this client did with tokens since it was created; see `ClientStats`.
@@ -293,9 +293,9 @@ class TornadoClient:
             shared = self._shared = (loop, AsyncHTTPClient())
         return shared[1]
 
-    def _send(self, outgoing: HTTPRequest, grant: Grant) -> asyncio.Future[HTTPResponse]:
+    def _send(self, outgoing: HTTPRequest, cached: CachedToken) -> asyncio.Future[HTTPResponse]:
         # Replaces any Authorization of the caller's, and the rejected token on a replay.
-        outgoing.headers["Authorization"] = grant.authorization
+        outgoing.headers["Authorization"] = cached.authorization
         return self._client().fetch(outgoing, raise_error=False)
 
     def __repr__(self) -> str:
