@@ -129,14 +129,6 @@ def reset(writer: asyncio.StreamWriter) -> None:
     writer.transport.abort()
 
 
-def refused_url() -> str:
-    """A URL on 127.0.0.1 where nothing listens: the port was bound, then released."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/token"
-
-
 # (case id, body of a 200 answer with "{token}" standing for a freshly issued token,
 #  None when the token must be usable, else a fragment of the TokenError message)
 BODIES_OF_200 = [

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
 import pytest
@@ -16,15 +15,9 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HT
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.doubles import refused_url
 from tornado_alf import TokenError, TornadoClient
 from tornado_alf.testing import AuthServer
-
-
-@pytest.fixture
-async def client(auth_server: AuthServer) -> AsyncIterator[TornadoClient]:
-    client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, CLIENT_SECRET)
-    yield client
-    client.close()
 
 
 def bearer_of(server: AuthServer) -> str:
@@ -119,16 +112,10 @@ async def test_raise_error_false_returns_the_response(auth_server: AuthServer, c
     assert response.code == 503
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def test_network_failure_of_the_resource_propagates_as_tornado_raises(
     auth_server: AuthServer, client: TornadoClient
 ) -> None:
-    url = f"http://127.0.0.1:{_closed_port()}/"
+    url = refused_url("/")
     with pytest.raises(Exception) as raw:  # noqa: PT011 - whatever Tornado raises, we raise too
         await AsyncHTTPClient().fetch(url, raise_error=False)
     with pytest.raises(type(raw.value)):

@@ -12,12 +12,9 @@ from tornado.httpclient import HTTPClientError
 from tornado.web import Application, RequestHandler
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.doubles import client_for
 from tornado_alf import TokenError, TornadoClient
 from tornado_alf.testing import AuthServer
-
-
-def client_for(server: AuthServer, **kwargs: Any) -> TornadoClient:
-    return TornadoClient(server.token_endpoint, CLIENT_ID, CLIENT_SECRET, **kwargs)
 
 
 async def test_basic_auth_percent_encodes_id_and_secret(auth_server: AuthServer) -> None:

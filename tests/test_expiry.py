@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from typing import Any
 
 import pytest
 
-from tests.conftest import CLIENT_ID, CLIENT_SECRET
-from tornado_alf import TokenError, TornadoClient
+from tests.doubles import client_for
+from tornado_alf import TokenError
 from tornado_alf._expiry import ExpiryPolicy
 from tornado_alf._token import Token
 from tornado_alf.testing import AuthServer
@@ -34,10 +33,6 @@ def test_grant_places_deadlines_on_the_monotonic_clock() -> None:
     assert cached.refresh_at == pytest.approx(40 + 56)
     assert cached.authorization == "Bearer tok-xyz"
     assert "tok-xyz" not in repr(cached)
-
-
-def client_for(server: AuthServer, **kwargs: Any) -> TornadoClient:
-    return TornadoClient(server.token_endpoint, CLIENT_ID, CLIENT_SECRET, **kwargs)
 
 
 async def test_token_is_reused_until_lifetime_minus_margin(auth_server: AuthServer) -> None:

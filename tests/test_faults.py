@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Optional
+from typing import Optional
 
 import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest, HTTPResponse
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.doubles import client_for, refused_url
 from tests.faultkit import (
     BODIES_OF_200,
     RAW_FAULTS,
     InstantHTTPClient,
     RawServer,
     Script,
-    refused_url,
     reply,
     response,
     trickle,
@@ -30,11 +30,6 @@ from tornado_alf import Retry, TokenError, TornadoClient
 from tornado_alf.testing import AuthServer
 
 FAST = {"request_timeout": 0.5, "connect_timeout": 0.5}
-
-
-def client_for(server: AuthServer, endpoint: Optional[str] = None, **kwargs: Any) -> TornadoClient:
-    kwargs.setdefault("http_options", FAST)
-    return TornadoClient(endpoint or server.token_endpoint, CLIENT_ID, CLIENT_SECRET, **kwargs)
 
 
 async def token_error(client: TornadoClient, server: AuthServer, raise_error: bool = True) -> TokenError:
@@ -57,7 +52,7 @@ async def test_a_200_answer_gives_the_issued_token_or_says_what_was_wrong(
     token = auth_server.issue_token()
     auth_server.fail_next(status=200, body=body.replace(b"{token}", token.encode()),
                           headers={"Content-Type": "application/json"})
-    client = client_for(auth_server)
+    client = client_for(auth_server, http_options=FAST)
     try:
         if problem is None:
             response = await client.fetch(auth_server.resource_url)
@@ -75,7 +70,7 @@ async def test_a_200_answer_gives_the_issued_token_or_says_what_was_wrong(
 
 async def test_expires_in_zero_serves_the_waiting_request_and_is_not_cached(auth_server: AuthServer) -> None:
     auth_server.expires_in = 0
-    client = client_for(auth_server)
+    client = client_for(auth_server, http_options=FAST)
     try:
         for _ in range(3):
             assert (await client.fetch(auth_server.resource_url)).code == 200
@@ -86,7 +81,7 @@ async def test_expires_in_zero_serves_the_waiting_request_and_is_not_cached(auth
 
 async def test_expires_in_huge_is_cached_like_any_token(auth_server: AuthServer) -> None:
     auth_server.expires_in = 1e300
-    client = client_for(auth_server)
+    client = client_for(auth_server, http_options=FAST)
     try:
         for _ in range(3):
             assert (await client.fetch(auth_server.resource_url)).code == 200
@@ -98,7 +93,7 @@ async def test_expires_in_huge_is_cached_like_any_token(auth_server: AuthServer)
 
 async def test_a_gzip_body_that_is_not_gzip_is_a_token_error(auth_server: AuthServer) -> None:
     auth_server.fail_next(status=200, body=b"not gzip at all", headers={"Content-Encoding": "gzip"})
-    client = client_for(auth_server)
+    client = client_for(auth_server, http_options=FAST)
     try:
         error = await token_error(client, auth_server)
         assert error.code in (200, 599)
@@ -112,7 +107,7 @@ async def test_a_broken_connection_is_a_599_token_error(
     auth_server: AuthServer, script: Script, problem: str
 ) -> None:
     async with RawServer(script) as raw:
-        client = client_for(auth_server, raw.url)
+        client = client_for(auth_server, http_options=FAST, token_endpoint=raw.url)
         try:
             started = time.monotonic()
             error = await token_error(client, auth_server)
@@ -126,7 +121,9 @@ async def test_a_broken_connection_is_a_599_token_error(
 
 
 async def test_connection_refused_is_a_599_token_error(auth_server: AuthServer) -> None:
-    client = client_for(auth_server, refused_url(), token_retry=Retry(total=2, backoff_factor=0))
+    client = client_for(
+        auth_server, http_options=FAST, token_endpoint=refused_url(), token_retry=Retry(total=2, backoff_factor=0)
+    )
     try:
         error = await token_error(client, auth_server)
         assert error.code == 599
@@ -137,7 +134,9 @@ async def test_connection_refused_is_a_599_token_error(auth_server: AuthServer) 
 
 async def test_network_failures_are_retried_then_fail(auth_server: AuthServer) -> None:
     async with RawServer(reply(b"HTTP/1.1 200 OK\r\nContent-Le", "reset")) as raw:
-        client = client_for(auth_server, raw.url, token_retry=Retry(total=2, backoff_factor=0.001))
+        client = client_for(
+            auth_server, http_options=FAST, token_endpoint=raw.url, token_retry=Retry(total=2, backoff_factor=0.001)
+        )
         try:
             error = await token_error(client, auth_server)
             assert error.code == 599
@@ -148,7 +147,7 @@ async def test_network_failures_are_retried_then_fail(auth_server: AuthServer) -
 
 async def test_a_never_ending_answer_is_cut_by_http_options_request_timeout(auth_server: AuthServer) -> None:
     async with RawServer(trickle(interval=0.01)) as raw:
-        client = client_for(auth_server, raw.url, http_options={"request_timeout": 0.3})
+        client = client_for(auth_server, token_endpoint=raw.url, http_options={"request_timeout": 0.3})
         try:
             started = time.monotonic()
             error = await token_error(client, auth_server)
@@ -165,7 +164,7 @@ async def test_a_storm_of_retryable_statuses_is_retried_as_configured(
     auth_server: AuthServer, status: int
 ) -> None:
     auth_server.fail_next(times=10, status=status, body=b"<html>busy</html>")
-    client = client_for(auth_server, token_retry=Retry(total=3, backoff_factor=0.001))
+    client = client_for(auth_server, http_options=FAST, token_retry=Retry(total=3, backoff_factor=0.001))
     try:
         error = await token_error(client, auth_server)
         assert error.code == status
@@ -177,7 +176,7 @@ async def test_a_storm_of_retryable_statuses_is_retried_as_configured(
 
 async def test_a_storm_that_ends_gives_a_token(auth_server: AuthServer) -> None:
     auth_server.fail_next(times=3, status=503)
-    client = client_for(auth_server, token_retry=Retry(total=3, backoff_factor=0.001))
+    client = client_for(auth_server, http_options=FAST, token_retry=Retry(total=3, backoff_factor=0.001))
     try:
         assert (await client.fetch(auth_server.resource_url)).code == 200
         assert auth_server.token_requests == 4
@@ -188,7 +187,7 @@ async def test_a_storm_that_ends_gives_a_token(auth_server: AuthServer) -> None:
 
 async def test_retry_after_seconds_is_waited_for(auth_server: AuthServer) -> None:
     auth_server.fail_next(times=1, status=503, headers={"Retry-After": "1"})
-    client = client_for(auth_server, token_retry=Retry(total=1, backoff_factor=0))
+    client = client_for(auth_server, http_options=FAST, token_retry=Retry(total=1, backoff_factor=0))
     try:
         started = time.monotonic()
         assert (await client.fetch(auth_server.resource_url)).code == 200
@@ -206,7 +205,9 @@ async def test_retry_after_seconds_is_waited_for(auth_server: AuthServer) -> Non
 ])
 async def test_any_retry_after_ends_in_a_bounded_wait(auth_server: AuthServer, retry_after: str) -> None:
     auth_server.fail_next(times=2, status=503, headers={"Retry-After": retry_after})
-    client = client_for(auth_server, token_retry=Retry(total=2, backoff_factor=0.001, backoff_max=0.05))
+    client = client_for(
+        auth_server, http_options=FAST, token_retry=Retry(total=2, backoff_factor=0.001, backoff_max=0.05)
+    )
     try:
         started = time.monotonic()
         assert (await client.fetch(auth_server.resource_url)).code == 200
@@ -219,7 +220,7 @@ async def test_any_retry_after_ends_in_a_bounded_wait(auth_server: AuthServer, r
 async def test_retry_after_is_ignored_when_not_respected(auth_server: AuthServer) -> None:
     auth_server.fail_next(times=1, status=503, headers={"Retry-After": "60"})
     retry = Retry(total=1, backoff_factor=0, respect_retry_after_header=False)
-    client = client_for(auth_server, token_retry=retry)
+    client = client_for(auth_server, http_options=FAST, token_retry=retry)
     try:
         started = time.monotonic()
         assert (await client.fetch(auth_server.resource_url)).code == 200
@@ -231,7 +232,7 @@ async def test_retry_after_is_ignored_when_not_respected(auth_server: AuthServer
 async def test_an_oauth_error_is_not_retried_and_names_the_error(auth_server: AuthServer) -> None:
     body = json.dumps({"error": "invalid_scope", "error_description": "scope 'x' is not allowed"}).encode()
     auth_server.fail_next(times=5, status=400, body=body)
-    client = client_for(auth_server, token_retry=Retry(total=3, backoff_factor=0))
+    client = client_for(auth_server, http_options=FAST, token_retry=Retry(total=3, backoff_factor=0))
     try:
         error = await token_error(client, auth_server)
         assert (error.code, error.error, error.error_description) == (
@@ -254,7 +255,7 @@ async def test_wrong_credentials_fail_once_with_invalid_client(auth_server: Auth
 
 async def test_a_redirecting_token_endpoint_is_not_followed(auth_server: AuthServer) -> None:
     auth_server.fail_next(status=307, headers={"Location": auth_server.token_endpoint})
-    client = client_for(auth_server)
+    client = client_for(auth_server, http_options=FAST)
     try:
         error = await token_error(client, auth_server)
         assert error.code == 307
@@ -266,7 +267,7 @@ async def test_a_redirecting_token_endpoint_is_not_followed(auth_server: AuthSer
 
 async def test_after_a_failure_the_next_fetch_tries_again(auth_server: AuthServer) -> None:
     auth_server.fail_next(status=200, body=b"<html>")
-    client = client_for(auth_server)
+    client = client_for(auth_server, http_options=FAST)
     try:
         await token_error(client, auth_server)
         assert (await client.fetch(auth_server.resource_url)).code == 200
@@ -280,7 +281,7 @@ async def test_every_waiter_of_a_failed_request_gets_the_token_error(auth_server
 
     auth_server.token_latency = 0.05
     auth_server.fail_next(status=200, body=b"[]")
-    client = client_for(auth_server)
+    client = client_for(auth_server, http_options=FAST)
     try:
         results = await asyncio.gather(
             *(client.fetch(auth_server.resource_url) for _ in range(50)), return_exceptions=True

@@ -18,7 +18,7 @@ from tornado.httputil import HTTPHeaders
 from tornado.testing import bind_unused_port
 from tornado.web import Application, RequestHandler
 
-from tornado_alf import TornadoClient
+from tests.doubles import client_for
 from tornado_alf.testing import AuthServer
 
 
@@ -48,10 +48,6 @@ async def echo(auth_server: AuthServer) -> AsyncIterator[tuple[str, list[dict[st
     server.stop()
 
 
-def _client(auth_server: AuthServer) -> TornadoClient:
-    return TornadoClient(auth_server.token_endpoint, auth_server.client_id, auth_server.client_secret)
-
-
 def _bearer_ok(auth_server: AuthServer, values: list[str]) -> bool:
     return len(values) == 1 and values[0].startswith("Bearer ") and values[0][7:] in auth_server.issued
 
@@ -61,7 +57,7 @@ async def test_a_headers_mapping_passed_with_a_url_is_not_changed(
 ) -> None:
     url, seen = echo
     headers = {"authorization": "Basic dXNlcjpwYXNz", "X-Trace": "t-1"}
-    await _client(auth_server).fetch(url, headers=headers)
+    await client_for(auth_server).fetch(url, headers=headers)
     assert headers == {"authorization": "Basic dXNlcjpwYXNz", "X-Trace": "t-1"}
     assert _bearer_ok(auth_server, seen[0]["Authorization"])
     assert seen[0]["X-Trace"] == ["t-1"]
@@ -76,7 +72,7 @@ async def test_http_headers_passed_with_a_url_keep_repeated_fields_and_do_not_ch
     headers.add("X-Multi", "b")
     headers.add("Authorization", "Bearer caller-token")
     before = list(headers.get_all())
-    await _client(auth_server).fetch(url, headers=headers)
+    await client_for(auth_server).fetch(url, headers=headers)
     assert list(headers.get_all()) == before
     assert seen[0]["X-Multi"] == ["a", "b"]
     assert _bearer_ok(auth_server, seen[0]["Authorization"])
@@ -87,7 +83,7 @@ async def test_a_401_is_replayed_once_with_the_new_token_and_the_same_headers(
     auth_server: AuthServer, echo: tuple[str, list[dict[str, list[str]]]], form: str
 ) -> None:
     url, seen = echo
-    client = _client(auth_server)
+    client = client_for(auth_server)
     await client.fetch(url)
     auth_server.revoke_all()
     if form == "url":
@@ -121,7 +117,7 @@ async def test_a_request_subclass_is_copied_too_and_left_alone(
     url, seen = echo
     request = _TracedRequest(url, "t-4")
     headers_object = request.headers
-    await _client(auth_server).fetch(request)
+    await client_for(auth_server).fetch(request)
     assert request.headers is headers_object
     assert dict(request.headers) == {"X-Trace": "t-4"}
     assert request.trace == "t-4"

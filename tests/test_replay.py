@@ -13,14 +13,9 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
-from tests.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.doubles import client_for
 from tests.faultkit import ResourceApp
-from tornado_alf import TornadoClient
 from tornado_alf.testing import AuthServer
-
-
-def client_for(server: AuthServer, **kwargs: Any) -> TornadoClient:
-    return TornadoClient(server.token_endpoint, CLIENT_ID, CLIENT_SECRET, **kwargs)
 
 
 def issued_bearers(server: AuthServer) -> set[str]:
