@@ -22,6 +22,7 @@ import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from typing import Any, Callable, Optional
 
+import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 from tornado.httpserver import HTTPServer
 from tornado.httputil import HTTPHeaders
@@ -29,6 +30,7 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
 import tornado_alf
+from tornado_alf import TokenError, TornadoClient
 from tornado_alf.testing import AuthServer
 
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -372,3 +374,19 @@ RAW_FAULTS = [
     ("silent after accept", reply(b"", "hang"), "Timeout"),
     ("body that never ends", trickle(), "Timeout"),
 ]
+
+
+#: Token request deadlines short enough for tests of endpoints that hang.
+FAST = {"request_timeout": 0.5, "connect_timeout": 0.5}
+
+
+async def token_error(client: TornadoClient, server: AuthServer, raise_error: bool = True) -> TokenError:
+    """The TokenError ``fetch`` raises; fails if anything else comes out or the resource was asked."""
+    before = server.resource_requests
+    with pytest.raises(TokenError) as caught:
+        await client.fetch(server.resource_url, raise_error=raise_error)
+    assert server.resource_requests == before, "resource asked without a token"
+    error = caught.value
+    assert type(error) is TokenError
+    assert "\n" not in str(error)
+    return error

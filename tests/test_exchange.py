@@ -95,14 +95,6 @@ async def test_error_body_fields_surface_on_token_error(auth_server: AuthServer)
     assert "invalid_client" in str(error)
 
 
-async def test_network_failure_is_token_error_599_without_response() -> None:
-    client = TornadoClient("http://127.0.0.1:9/token", CLIENT_ID, CLIENT_SECRET)
-    with pytest.raises(TokenError) as caught:
-        await client.fetch("http://127.0.0.1:9/resource")
-    assert caught.value.code == 599
-    assert caught.value.response is None
-
-
 @pytest.mark.parametrize(
     ("body", "reason"),
     [

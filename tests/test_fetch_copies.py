@@ -8,6 +8,7 @@ far end, on a real socket.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import AsyncIterator
 
@@ -19,6 +20,7 @@ from tornado.testing import bind_unused_port
 from tornado.web import Application, RequestHandler
 
 from tests.doubles import client_for
+from tornado_alf import TornadoClient
 from tornado_alf.testing import AuthServer
 
 
@@ -123,3 +125,20 @@ async def test_a_request_subclass_is_copied_too_and_left_alone(
     assert request.trace == "t-4"
     assert _bearer_ok(auth_server, seen[0]["Authorization"])
     assert seen[0]["X-Trace"] == ["t-4"]
+
+
+async def test_caller_request_is_never_mutated(auth_server: AuthServer, client: TornadoClient) -> None:
+    request = HTTPRequest(
+        auth_server.resource_url, method="PUT", body="x", headers={"Authorization": "Basic old", "X-Mine": "1"}
+    )
+    headers_before = request.headers
+    snapshot = dict(request.headers)
+    attributes = copy.copy(vars(request))
+    auth_server.revoke_all()  # nothing issued yet; the replay path is exercised below
+    response = await client.fetch(request)
+    assert response.code == 200
+    auth_server.revoke_all()
+    assert (await client.fetch(request)).code == 200  # after a 401 and a replay
+    assert request.headers is headers_before
+    assert dict(request.headers) == snapshot
+    assert vars(request) == attributes

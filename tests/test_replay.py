@@ -15,6 +15,8 @@ from tornado.web import Application, RequestHandler
 
 from tests.doubles import client_for
 from tests.faultkit import ResourceApp
+from tests.test_client import bearer_of  # until the fold below
+from tornado_alf import TornadoClient
 from tornado_alf.testing import AuthServer
 
 
@@ -203,3 +205,56 @@ async def test_a_replay_after_a_303_resends_the_callers_request_unchanged(auth_s
     finally:
         client.close()
         server.stop()
+
+
+async def test_401_gets_a_new_token_and_replays_once(auth_server: AuthServer, client: TornadoClient) -> None:
+    await client.fetch(auth_server.resource_url)
+    first = bearer_of(auth_server)
+    auth_server.revoke_all()
+    response = await client.fetch(auth_server.resource_url, method="POST", body="again")
+    assert response.code == 200
+    assert b'"body": "again"' in response.body
+    assert bearer_of(auth_server) != first
+    assert auth_server.token_requests == 2
+    assert auth_server.resource_requests == 3
+
+
+@pytest.mark.parametrize("raise_error", [True, False])
+async def test_second_401_is_returned_or_raised_like_any_response(
+    auth_server: AuthServer, client: TornadoClient, raise_error: bool
+) -> None:
+    auth_server.reject_all_tokens = True
+    if raise_error:
+        with pytest.raises(HTTPClientError) as caught:
+            await client.fetch(auth_server.resource_url)
+        assert caught.value.code == 401
+    else:
+        response = await client.fetch(auth_server.resource_url, raise_error=False)
+        assert response.code == 401
+    assert auth_server.resource_requests == 2
+    assert auth_server.token_requests == 2
+
+
+async def test_body_producer_request_is_not_replayed(auth_server: AuthServer, client: TornadoClient) -> None:
+    async def produce(write: Callable[[bytes], Awaitable[None]]) -> None:
+        await write(b"streamed")
+
+    auth_server.reject_all_tokens = True
+    response = await client.fetch(
+        auth_server.resource_url, method="POST", body_producer=produce, raise_error=False,
+        headers={"Content-Length": "8"},
+    )
+    assert response.code == 401
+    assert auth_server.resource_requests == 1
+    assert auth_server.token_requests == 1
+
+
+async def test_401_storm_of_500_in_flight_requests_makes_one_refresh(
+    auth_server: AuthServer, client: TornadoClient
+) -> None:
+    await client.fetch(auth_server.resource_url)
+    auth_server.revoke_all()
+    responses = await asyncio.gather(*(client.fetch(auth_server.resource_url) for _ in range(500)))
+    assert {response.code for response in responses} == {200}
+    assert auth_server.rejected_requests == 500
+    assert auth_server.token_requests == 2
