@@ -112,17 +112,6 @@ async def test_expires_in_zero_serves_its_waiters_and_is_not_cached(auth_server:
     assert auth_server.token_requests == 2
 
 
-async def test_expires_in_zero_serves_the_waiting_request_and_is_not_cached(auth_server: AuthServer) -> None:
-    auth_server.expires_in = 0
-    client = client_for(auth_server, http_options=FAST)
-    try:
-        for _ in range(3):
-            assert (await client.fetch(auth_server.resource_url)).code == 200
-        assert auth_server.token_requests == 3
-    finally:
-        client.close()
-
-
 async def test_expires_in_huge_is_cached_like_any_token(auth_server: AuthServer) -> None:
     auth_server.expires_in = 1e300
     client = client_for(auth_server, http_options=FAST)

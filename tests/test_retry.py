@@ -6,7 +6,6 @@ import asyncio
 import email.utils
 import json
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 import urllib3
@@ -121,46 +120,11 @@ async def test_exhausted_retries_raise_with_the_last_response(auth_server: AuthS
     assert auth_server.token_requests == 3
 
 
-async def test_unlisted_status_is_not_retried(auth_server: AuthServer) -> None:
-    auth_server.fail_next(status=400, body=b'{"error": "invalid_scope"}')
-    client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, CLIENT_SECRET, token_retry=5)
-    with pytest.raises(TokenError) as caught:
-        await client.fetch(auth_server.resource_url)
-    assert caught.value.error == "invalid_scope"
-    assert auth_server.token_requests == 1
-
-
 async def test_no_retry_by_default(auth_server: AuthServer) -> None:
     auth_server.fail_next(status=503)
     with pytest.raises(TokenError):
         await TornadoClient(auth_server.token_endpoint, CLIENT_ID, CLIENT_SECRET).fetch(auth_server.resource_url)
     assert auth_server.token_requests == 1
-
-
-@pytest.fixture
-async def hang_up_server() -> AsyncIterator[tuple[str, list[int]]]:
-    """Accepts connections and closes them at once: Tornado reports 599."""
-    accepted: list[int] = []
-
-    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(1)
-        writer.close()
-
-    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}/token", accepted
-    server.close()
-    await server.wait_closed()
-
-
-async def test_network_failures_are_retried(hang_up_server: tuple[str, list[int]]) -> None:
-    url, accepted = hang_up_server
-    retry = Retry(total=2, backoff_factor=0.001)
-    client = TornadoClient(url, CLIENT_ID, CLIENT_SECRET, token_retry=retry)
-    with pytest.raises(TokenError) as caught:
-        await client.fetch(url)
-    assert caught.value.code == 599
-    assert len(accepted) == 3
 
 
 async def test_urllib3_retry_is_honoured_for_the_post(auth_server: AuthServer) -> None:
@@ -296,18 +260,6 @@ async def test_wrong_credentials_fail_once_with_invalid_client(auth_server: Auth
         assert auth_server.token_requests == 1
     finally:
         client.close()
-
-
-async def test_invalid_client_is_not_retried_by_the_default_retry_policy(auth_server: AuthServer) -> None:
-    auth_server.fail_next(status=401, body=b'{"error": "invalid_client"}')
-    client = TornadoClient(
-        auth_server.token_endpoint, CLIENT_ID, CLIENT_SECRET, token_retry=Retry(backoff_factor=0.001)
-    )
-    with pytest.raises(TokenError) as caught:
-        await client.fetch(auth_server.resource_url)
-    assert caught.value.error == "invalid_client"
-    assert auth_server.token_requests == 1
-    client.close()
 
 
 async def test_only_listed_statuses_are_retried(auth_server: AuthServer) -> None:
