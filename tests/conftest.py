@@ -1,6 +1,7 @@
 """Shared fixtures: servers and clients for each test, and the guards every test runs under.
 
-Test doubles (stores, the client factory, free ports) live in `tests.doubles`.
+Test doubles (stores, the client factory, free ports) live in `tests.doubles`; tests/README.rst says
+which file is the home of which behaviour.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""TornadoClient.fetch: the AsyncHTTPClient.fetch contract, bearer tokens, 401 replay."""
+"""TornadoClient.fetch: the AsyncHTTPClient.fetch contract and the bearer token (replays: test_replay.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Caching, expiry, refresh ahead and failure of the shared token request."""
+"""Caching and expiry of a token: the margin, refresh ahead, max_token_lifetime, the expires_in values."""
 
 from __future__ import annotations
 

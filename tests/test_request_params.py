@@ -1,4 +1,4 @@
-"""Token request parameters (scope, audience, RFC 8707 resource, extras) and the error model."""
+"""Token request parameters (scope, audience, RFC 8707 resource, extras) and the RFC 6749 error body."""
 
 from __future__ import annotations
 

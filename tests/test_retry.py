@@ -1,4 +1,5 @@
-"""Retry: urllib3's schedule as pure arithmetic, then the attempt loop against real servers."""
+"""Retry of token requests: urllib3's schedule as pure arithmetic, then which statuses, network failures
+and Retry-After waits are retried against real servers."""
 
 from __future__ import annotations
 
