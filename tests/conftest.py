@@ -6,6 +6,7 @@ which file is the home of which behaviour.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -31,6 +32,7 @@ def _every_auth_server_is_guarded(monkeypatch: pytest.MonkeyPatch) -> None:
     """Register each `AuthServer` a test starts, however it starts it, with the leak guard."""
     start = AuthServer.start
 
+    @functools.wraps(start)  # the API surface test reads its docstring
     def start_and_register(server: Any, port: int = 0) -> Any:
         SERVERS_THIS_TEST.append(server)
         return start(server, port)
