@@ -30,6 +30,7 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
 import tornado_alf
+from tests.doubles import refused_url  # noqa: F401 - its old home, for tests written before tests.doubles
 from tornado_alf import TokenError, TornadoClient
 from tornado_alf.testing import AuthServer
 
