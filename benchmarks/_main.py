@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from ._fleet import fleet_rows
+from ._fleet import FleetSize, fleet_rows
 from ._load import configure_http
-from ._phases import FULL, QUICK, no_network_rows, throughput_rows
+from ._phases import FULL, QUICK, Sizes, no_network_rows, throughput_rows
 from ._procs import auth_server
 from ._report import FAIL, ROOT, Row, command_line, describe, machine, table
 from ._scenarios import herd_rows, memory_rows, steady_rows, storm_rows
@@ -36,6 +36,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--json", type=Path, help="results file (default: benchmarks/results.json)")
     parser.add_argument("--only", type=lambda text: text.split(","), default=PHASES,
                         help=f"comma-separated phases to run, of: {','.join(PHASES)} (default: all)")
+    parser.add_argument("--fleet-rounds", type=int, help="cold fleet rounds (default: 5, --quick 2)")
+    parser.add_argument("--fleet-latency", type=float, default=TOKEN_LATENCY,
+                        help=f"token endpoint latency for the fleet, seconds (default {TOKEN_LATENCY})")
     args = parser.parse_args(argv)
     unknown = set(args.only) - set(PHASES)
     if unknown:
@@ -54,7 +57,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             "steady": lambda: steady_rows(server, sizes),
             "memory": lambda: memory_rows(server, sizes),
             "storm": lambda: storm_rows(server, sizes),  # revokes every token issued so far: late
-            "fleet": lambda: fleet_rows(server, sizes.fleet_processes, sizes.fleet_cold, sizes.fleet_warm),
+            "fleet": lambda: fleet_rows(fleet_size(sizes, args)),
         }
         for name in PHASES:
             if name in args.only:
@@ -75,3 +78,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     output.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nWrote {output}")
     return 0
+
+
+def fleet_size(sizes: Sizes, args: argparse.Namespace) -> FleetSize:
+    rounds = args.fleet_rounds or sizes.fleet_rounds
+    return FleetSize(sizes.fleet_processes, sizes.fleet_cold, sizes.fleet_warm, rounds, args.fleet_latency)

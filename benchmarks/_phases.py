@@ -44,10 +44,11 @@ class Sizes:
     fleet_processes: int
     fleet_cold: int
     fleet_warm: int
+    fleet_rounds: int
 
 
-FULL = Sizes({1: (3000, 1), 64: (100, 128)}, 2_000, 31, 1000, 4.0, 100_000, 8, 100, 200)
-QUICK = Sizes({1: (150, 1), 64: (6, 64)}, 1_000, 5, 1000, 1.5, 2_000, 8, 100, 20)
+FULL = Sizes({1: (3000, 1), 64: (100, 128)}, 2_000, 31, 1000, 4.0, 100_000, 8, 100, 200, 5)
+QUICK = Sizes({1: (150, 1), 64: (6, 64)}, 1_000, 5, 1000, 1.5, 2_000, 8, 100, 20, 2)
 
 
 def client_for(server: AuthServerInfo, **options: Any) -> TornadoClient:

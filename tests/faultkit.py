@@ -22,6 +22,7 @@ import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from typing import Any, Callable, Optional
 
+import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 from tornado.httpserver import HTTPServer
 from tornado.httputil import HTTPHeaders
@@ -29,6 +30,8 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
 import tornado_alf
+from tests.doubles import refused_url  # noqa: F401 - its old home, for tests written before tests.doubles
+from tornado_alf import TokenError, TornadoClient
 from tornado_alf.testing import AuthServer
 
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -127,14 +130,6 @@ def reset(writer: asyncio.StreamWriter) -> None:
     sock = writer.get_extra_info("socket")
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     writer.transport.abort()
-
-
-def refused_url() -> str:
-    """A URL on 127.0.0.1 where nothing listens: the port was bound, then released."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/token"
 
 
 # (case id, body of a 200 answer with "{token}" standing for a freshly issued token,
@@ -380,3 +375,19 @@ RAW_FAULTS = [
     ("silent after accept", reply(b"", "hang"), "Timeout"),
     ("body that never ends", trickle(), "Timeout"),
 ]
+
+
+#: Token request deadlines short enough for tests of endpoints that hang.
+FAST = {"request_timeout": 0.5, "connect_timeout": 0.5}
+
+
+async def token_error(client: TornadoClient, server: AuthServer, raise_error: bool = True) -> TokenError:
+    """The TokenError ``fetch`` raises; fails if anything else comes out or the resource was asked."""
+    before = server.resource_requests
+    with pytest.raises(TokenError) as caught:
+        await client.fetch(server.resource_url, raise_error=raise_error)
+    assert server.resource_requests == before, "resource asked without a token"
+    error = caught.value
+    assert type(error) is TokenError
+    assert "\n" not in str(error)
+    return error

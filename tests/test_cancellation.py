@@ -5,22 +5,17 @@ from __future__ import annotations
 import asyncio
 import datetime
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from tornado import gen
 from tornado.util import TimeoutError as TornadoTimeoutError
 
-from tests.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.doubles import client_for
 from tests.faultkit import library_tasks, pending_tasks, settle, watched_loop
-from tornado_alf import Retry, TokenError, TornadoClient
+from tornado_alf import Retry, TokenError
 from tornado_alf.testing import AuthServer
 
 LATENCY = 0.3
-
-
-def client_for(server: AuthServer, **kwargs: Any) -> TornadoClient:
-    return TornadoClient(server.token_endpoint, CLIENT_ID, CLIENT_SECRET, **kwargs)
 
 
 async def until(condition: Callable[[], bool], limit: float = 5.0) -> None:

@@ -21,11 +21,11 @@ from typing import Any, Optional
 
 import pytest
 from joserfc.jwk import ECKey, RSAKey
-from tornado.testing import bind_unused_port
 from tornado.web import Application, RequestHandler
 
 from tests._serve import serve
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.doubles import free_port
 from tests.interop._pki import Pki
 from tests.test_auth_methods import CLIENT_ID as JWT_CLIENT_ID
 from tests.test_auth_methods import AssertionServer, mtls_token_endpoint, pki  # noqa: F401 - fixtures
@@ -75,12 +75,6 @@ def secret_spellings() -> set[str]:
     quoted = urllib.parse.quote(CLIENT_SECRET, safe="")
     basic = base64.b64encode(f"{urllib.parse.quote(CLIENT_ID, safe='')}:{quoted}".encode()).decode()
     return {CLIENT_SECRET, quoted, urllib.parse.quote_plus(CLIENT_SECRET), basic}
-
-
-def closed_port() -> int:
-    sock, port = bind_unused_port()
-    sock.close()
-    return port
 
 
 class _Echo(RequestHandler):
@@ -216,7 +210,7 @@ async def test_invalid_client_on_fetch_exits_3_and_sends_nothing(auth_server: Au
 
 
 async def test_token_endpoint_refusing_connections_exits_5() -> None:
-    port = closed_port()
+    port = free_port()
     run = await cli("token", env={"TORNADO_ALF_TOKEN_ENDPOINT": f"http://127.0.0.1:{port}/token",
                                   "TORNADO_ALF_CLIENT_ID": CLIENT_ID, "TORNADO_ALF_CLIENT_SECRET": CLIENT_SECRET})
     assert run.status == 5
@@ -226,7 +220,7 @@ async def test_token_endpoint_refusing_connections_exits_5() -> None:
 
 
 async def test_resource_refusing_connections_exits_5(auth_server: AuthServer) -> None:
-    run = await cli("fetch", f"http://127.0.0.1:{closed_port()}/api", env=env_for(auth_server))
+    run = await cli("fetch", f"http://127.0.0.1:{free_port()}/api", env=env_for(auth_server))
     assert run.status == 5
     assert run.stderr.startswith("tornado-alf: could not reach the resource")
     assert len(run.stderr.splitlines()) == 1

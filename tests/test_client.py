@@ -1,13 +1,11 @@
-"""TornadoClient.fetch: the AsyncHTTPClient.fetch contract, bearer tokens, 401 replay."""
+"""TornadoClient.fetch: the AsyncHTTPClient.fetch contract and the bearer token (replays: test_replay.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import copy
-import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import Generator
 from typing import Any
 
 import pytest
@@ -16,15 +14,9 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HT
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.doubles import refused_url
 from tornado_alf import TokenError, TornadoClient
 from tornado_alf.testing import AuthServer
-
-
-@pytest.fixture
-async def client(auth_server: AuthServer) -> AsyncIterator[TornadoClient]:
-    client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, CLIENT_SECRET)
-    yield client
-    client.close()
 
 
 def bearer_of(server: AuthServer) -> str:
@@ -58,23 +50,6 @@ async def test_kwargs_with_an_httprequest_raise_value_error_like_tornado(
     with pytest.raises(ValueError, match="kwargs can't be used if request is an HTTPRequest object"):
         await AsyncHTTPClient().fetch(request, method="POST")
     assert auth_server.token_requests == 0
-
-
-async def test_caller_request_is_never_mutated(auth_server: AuthServer, client: TornadoClient) -> None:
-    request = HTTPRequest(
-        auth_server.resource_url, method="PUT", body="x", headers={"Authorization": "Basic old", "X-Mine": "1"}
-    )
-    headers_before = request.headers
-    snapshot = dict(request.headers)
-    attributes = copy.copy(vars(request))
-    auth_server.revoke_all()  # nothing issued yet; the replay path is exercised below
-    response = await client.fetch(request)
-    assert response.code == 200
-    auth_server.revoke_all()
-    assert (await client.fetch(request)).code == 200  # after a 401 and a replay
-    assert request.headers is headers_before
-    assert dict(request.headers) == snapshot
-    assert vars(request) == attributes
 
 
 async def test_bearer_replaces_the_callers_authorization(auth_server: AuthServer, client: TornadoClient) -> None:
@@ -119,16 +94,10 @@ async def test_raise_error_false_returns_the_response(auth_server: AuthServer, c
     assert response.code == 503
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def test_network_failure_of_the_resource_propagates_as_tornado_raises(
     auth_server: AuthServer, client: TornadoClient
 ) -> None:
-    url = f"http://127.0.0.1:{_closed_port()}/"
+    url = refused_url("/")
     with pytest.raises(Exception) as raw:  # noqa: PT011 - whatever Tornado raises, we raise too
         await AsyncHTTPClient().fetch(url, raise_error=False)
     with pytest.raises(type(raw.value)):
@@ -146,48 +115,6 @@ async def test_token_failure_raises_token_error_and_sends_nothing(
     assert auth_server.resource_requests == 0
 
 
-async def test_401_gets_a_new_token_and_replays_once(auth_server: AuthServer, client: TornadoClient) -> None:
-    await client.fetch(auth_server.resource_url)
-    first = bearer_of(auth_server)
-    auth_server.revoke_all()
-    response = await client.fetch(auth_server.resource_url, method="POST", body="again")
-    assert response.code == 200
-    assert b'"body": "again"' in response.body
-    assert bearer_of(auth_server) != first
-    assert auth_server.token_requests == 2
-    assert auth_server.resource_requests == 3
-
-
-@pytest.mark.parametrize("raise_error", [True, False])
-async def test_second_401_is_returned_or_raised_like_any_response(
-    auth_server: AuthServer, client: TornadoClient, raise_error: bool
-) -> None:
-    auth_server.reject_all_tokens = True
-    if raise_error:
-        with pytest.raises(HTTPClientError) as caught:
-            await client.fetch(auth_server.resource_url)
-        assert caught.value.code == 401
-    else:
-        response = await client.fetch(auth_server.resource_url, raise_error=False)
-        assert response.code == 401
-    assert auth_server.resource_requests == 2
-    assert auth_server.token_requests == 2
-
-
-async def test_body_producer_request_is_not_replayed(auth_server: AuthServer, client: TornadoClient) -> None:
-    async def produce(write: Callable[[bytes], Awaitable[None]]) -> None:
-        await write(b"streamed")
-
-    auth_server.reject_all_tokens = True
-    response = await client.fetch(
-        auth_server.resource_url, method="POST", body_producer=produce, raise_error=False,
-        headers={"Content-Length": "8"},
-    )
-    assert response.code == 401
-    assert auth_server.resource_requests == 1
-    assert auth_server.token_requests == 1
-
-
 async def test_thousand_concurrent_cold_fetches_make_one_token_request(
     auth_server: AuthServer, client: TornadoClient
 ) -> None:
@@ -195,17 +122,6 @@ async def test_thousand_concurrent_cold_fetches_make_one_token_request(
     assert {response.code for response in responses} == {200}
     assert auth_server.token_requests == 1
     assert len(set(auth_server.issued)) == 1
-
-
-async def test_401_storm_of_500_in_flight_requests_makes_one_refresh(
-    auth_server: AuthServer, client: TornadoClient
-) -> None:
-    await client.fetch(auth_server.resource_url)
-    auth_server.revoke_all()
-    responses = await asyncio.gather(*(client.fetch(auth_server.resource_url) for _ in range(500)))
-    assert {response.code for response in responses} == {200}
-    assert auth_server.rejected_requests == 500
-    assert auth_server.token_requests == 2
 
 
 async def test_yieldable_inside_gen_coroutine(auth_server: AuthServer, client: TornadoClient) -> None:

@@ -12,12 +12,9 @@ from tornado.httpclient import HTTPClientError
 from tornado.web import Application, RequestHandler
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.doubles import client_for
 from tornado_alf import TokenError, TornadoClient
 from tornado_alf.testing import AuthServer
-
-
-def client_for(server: AuthServer, **kwargs: Any) -> TornadoClient:
-    return TornadoClient(server.token_endpoint, CLIENT_ID, CLIENT_SECRET, **kwargs)
 
 
 async def test_basic_auth_percent_encodes_id_and_secret(auth_server: AuthServer) -> None:
@@ -96,14 +93,6 @@ async def test_error_body_fields_surface_on_token_error(auth_server: AuthServer)
     assert "\n" not in str(error)
     assert "wrong-secret" not in str(error) + repr(error)
     assert "invalid_client" in str(error)
-
-
-async def test_network_failure_is_token_error_599_without_response() -> None:
-    client = TornadoClient("http://127.0.0.1:9/token", CLIENT_ID, CLIENT_SECRET)
-    with pytest.raises(TokenError) as caught:
-        await client.fetch("http://127.0.0.1:9/resource")
-    assert caught.value.code == 599
-    assert caught.value.response is None
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ far end, on a real socket.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import AsyncIterator
 
@@ -18,6 +19,7 @@ from tornado.httputil import HTTPHeaders
 from tornado.testing import bind_unused_port
 from tornado.web import Application, RequestHandler
 
+from tests.doubles import client_for
 from tornado_alf import TornadoClient
 from tornado_alf.testing import AuthServer
 
@@ -48,10 +50,6 @@ async def echo(auth_server: AuthServer) -> AsyncIterator[tuple[str, list[dict[st
     server.stop()
 
 
-def _client(auth_server: AuthServer) -> TornadoClient:
-    return TornadoClient(auth_server.token_endpoint, auth_server.client_id, auth_server.client_secret)
-
-
 def _bearer_ok(auth_server: AuthServer, values: list[str]) -> bool:
     return len(values) == 1 and values[0].startswith("Bearer ") and values[0][7:] in auth_server.issued
 
@@ -61,7 +59,7 @@ async def test_a_headers_mapping_passed_with_a_url_is_not_changed(
 ) -> None:
     url, seen = echo
     headers = {"authorization": "Basic dXNlcjpwYXNz", "X-Trace": "t-1"}
-    await _client(auth_server).fetch(url, headers=headers)
+    await client_for(auth_server).fetch(url, headers=headers)
     assert headers == {"authorization": "Basic dXNlcjpwYXNz", "X-Trace": "t-1"}
     assert _bearer_ok(auth_server, seen[0]["Authorization"])
     assert seen[0]["X-Trace"] == ["t-1"]
@@ -76,7 +74,7 @@ async def test_http_headers_passed_with_a_url_keep_repeated_fields_and_do_not_ch
     headers.add("X-Multi", "b")
     headers.add("Authorization", "Bearer caller-token")
     before = list(headers.get_all())
-    await _client(auth_server).fetch(url, headers=headers)
+    await client_for(auth_server).fetch(url, headers=headers)
     assert list(headers.get_all()) == before
     assert seen[0]["X-Multi"] == ["a", "b"]
     assert _bearer_ok(auth_server, seen[0]["Authorization"])
@@ -87,7 +85,7 @@ async def test_a_401_is_replayed_once_with_the_new_token_and_the_same_headers(
     auth_server: AuthServer, echo: tuple[str, list[dict[str, list[str]]]], form: str
 ) -> None:
     url, seen = echo
-    client = _client(auth_server)
+    client = client_for(auth_server)
     await client.fetch(url)
     auth_server.revoke_all()
     if form == "url":
@@ -121,9 +119,26 @@ async def test_a_request_subclass_is_copied_too_and_left_alone(
     url, seen = echo
     request = _TracedRequest(url, "t-4")
     headers_object = request.headers
-    await _client(auth_server).fetch(request)
+    await client_for(auth_server).fetch(request)
     assert request.headers is headers_object
     assert dict(request.headers) == {"X-Trace": "t-4"}
     assert request.trace == "t-4"
     assert _bearer_ok(auth_server, seen[0]["Authorization"])
     assert seen[0]["X-Trace"] == ["t-4"]
+
+
+async def test_caller_request_is_never_mutated(auth_server: AuthServer, client: TornadoClient) -> None:
+    request = HTTPRequest(
+        auth_server.resource_url, method="PUT", body="x", headers={"Authorization": "Basic old", "X-Mine": "1"}
+    )
+    headers_before = request.headers
+    snapshot = dict(request.headers)
+    attributes = copy.copy(vars(request))
+    auth_server.revoke_all()  # nothing issued yet; the replay path is exercised below
+    response = await client.fetch(request)
+    assert response.code == 200
+    auth_server.revoke_all()
+    assert (await client.fetch(request)).code == 200  # after a 401 and a replay
+    assert request.headers is headers_before
+    assert dict(request.headers) == snapshot
+    assert vars(request) == attributes

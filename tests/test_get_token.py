@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
 from tornado_alf import Token, TokenError, TornadoClient
 from tornado_alf.testing import AuthServer
-
-
-@pytest.fixture
-async def client(auth_server: AuthServer) -> AsyncIterator[TornadoClient]:
-    client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, CLIENT_SECRET)
-    yield client
-    client.close()
 
 
 async def test_get_token_returns_the_token_the_server_issued(auth_server: AuthServer, client: TornadoClient) -> None:

@@ -9,7 +9,6 @@ import logging
 import pathlib
 import types
 import urllib.parse
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ import redis.asyncio
 from prometheus_client import CollectorRegistry
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.doubles import client_for
 from tests.servers import RedisServer
 from tornado_alf import (
     ClientHooks,
@@ -62,10 +62,6 @@ class Recording(ClientHooks):
         return [event for event in self.events if isinstance(event, kind)]
 
 
-def client_for(server: AuthServer, hooks: Any = None, **options: Any) -> TornadoClient:
-    return TornadoClient(server.token_endpoint, CLIENT_ID, CLIENT_SECRET, hooks=hooks, **options)
-
-
 def host_of(url: str) -> str:
     return urllib.parse.urlsplit(url).netloc
 
@@ -76,7 +72,7 @@ async def test_a_new_client_counts_nothing(auth_server: AuthServer) -> None:
 
 async def test_cold_herd_is_one_request_and_the_rest_coalesced(auth_server: AuthServer) -> None:
     hooks = Recording()
-    client = client_for(auth_server, hooks)
+    client = client_for(auth_server, hooks=hooks)
     responses = await asyncio.gather(*(client.fetch(auth_server.resource_url) for _ in range(100)))
     assert all(response.code == 200 for response in responses)
     for _ in range(5):
@@ -95,7 +91,7 @@ async def test_cold_herd_is_one_request_and_the_rest_coalesced(auth_server: Auth
 async def test_retries_and_their_waits(auth_server: AuthServer) -> None:
     hooks = Recording()
     auth_server.fail_next(times=2, status=503)
-    client = client_for(auth_server, hooks, token_retry=QUICK_RETRY)
+    client = client_for(auth_server, hooks=hooks, token_retry=QUICK_RETRY)
     assert (await client.fetch(auth_server.resource_url)).code == 200
     stats = client.stats()
     assert stats.token_request_attempts == auth_server.token_requests == 3
@@ -111,7 +107,7 @@ async def test_retries_and_their_waits(auth_server: AuthServer) -> None:
 async def test_exhausted_retries_are_one_failed_request(auth_server: AuthServer) -> None:
     hooks = Recording()
     auth_server.fail_next(times=3, status=503)
-    client = client_for(auth_server, hooks, token_retry=QUICK_RETRY)
+    client = client_for(auth_server, hooks=hooks, token_retry=QUICK_RETRY)
     with pytest.raises(TokenError):
         await client.fetch(auth_server.resource_url)
     stats = client.stats()
@@ -124,7 +120,7 @@ async def test_exhausted_retries_are_one_failed_request(auth_server: AuthServer)
 async def test_oauth_error_code_reaches_the_event(auth_server: AuthServer) -> None:
     hooks = Recording()
     auth_server.fail_next(status=400, body=b'{"error": "invalid_scope"}')
-    client = client_for(auth_server, hooks, token_retry=QUICK_RETRY)
+    client = client_for(auth_server, hooks=hooks, token_retry=QUICK_RETRY)
     with pytest.raises(TokenError):
         await client.fetch(auth_server.resource_url)
     [request] = hooks.events
@@ -134,7 +130,7 @@ async def test_oauth_error_code_reaches_the_event(auth_server: AuthServer) -> No
 
 async def test_reauthentication_after_revocation(auth_server: AuthServer) -> None:
     hooks = Recording()
-    client = client_for(auth_server, hooks)
+    client = client_for(auth_server, hooks=hooks)
     await client.fetch(auth_server.resource_url)
     auth_server.revoke_all()
     responses = await asyncio.gather(*(client.fetch(auth_server.resource_url) for _ in range(20)))
@@ -156,7 +152,7 @@ async def test_no_reauthentication_without_rejection(auth_server: AuthServer) ->
 
 async def refresh_ahead(server: AuthServer, hooks: Recording, fail: bool = False, **options: Any) -> TornadoClient:
     """A client whose token is due for refresh after 0.2 s and expires after 2 s, fetching past 0.2 s."""
-    client = client_for(server, hooks, max_token_lifetime=2.0, refresh_ahead=0.1, **options)
+    client = client_for(server, hooks=hooks, max_token_lifetime=2.0, refresh_ahead=0.1, **options)
     await client.fetch(server.resource_url)
     await asyncio.sleep(0.3)
     if fail:
@@ -199,21 +195,13 @@ async def test_store_hits_between_two_clients(auth_server: AuthServer) -> None:
     assert (second.stats().token_requests, second.stats().store_hits) == (0, 1)
 
 
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
-
-
 async def test_store_hits_of_a_token_another_process_fetched(
-    auth_server: AuthServer, redis_server: RedisServer
+    auth_server: AuthServer, shared_redis: RedisServer
 ) -> None:
     # Two clients with a Redis connection each, as in two processes: one fetches under
     # the store's lock, the other waits for it and takes the token from Redis.
     auth_server.token_latency = 0.05
-    connections = [redis.asyncio.Redis(host="127.0.0.1", port=redis_server.port) for _ in range(2)]
+    connections = [redis.asyncio.Redis(host="127.0.0.1", port=shared_redis.port) for _ in range(2)]
     clients = [client_for(auth_server, token_storage=RedisTokenStore(c)) for c in connections]
     responses = await asyncio.gather(*(c.fetch(auth_server.resource_url) for c in clients for _ in range(5)))
     assert {response.code for response in responses} == {200}
@@ -232,7 +220,7 @@ async def test_a_hook_that_raises_never_breaks_fetch(
         def on_token_request(self, event: TokenRequestEvent) -> None:
             raise RuntimeError("a bug in the user's hook")
 
-    client = client_for(auth_server, Broken())
+    client = client_for(auth_server, hooks=Broken())
     assert (await client.fetch(auth_server.resource_url)).code == 200
     auth_server.revoke_all()
     assert (await client.fetch(auth_server.resource_url)).code == 200
@@ -244,7 +232,7 @@ async def test_a_hook_that_raises_never_breaks_fetch(
 async def test_an_object_with_some_hook_methods_serves(auth_server: AuthServer) -> None:
     retries: list[RetryEvent] = []
     auth_server.fail_next(status=503)
-    client = client_for(auth_server, types.SimpleNamespace(on_retry=retries.append), token_retry=QUICK_RETRY)
+    client = client_for(auth_server, hooks=types.SimpleNamespace(on_retry=retries.append), token_retry=QUICK_RETRY)
     await client.fetch(auth_server.resource_url)
     assert [event.status for event in retries] == [503]
 
@@ -279,7 +267,7 @@ async def test_events_and_stats_hold_no_secret(auth_server: AuthServer) -> None:
 
 async def test_logging_hooks_log_events(auth_server: AuthServer, caplog: pytest.LogCaptureFixture) -> None:
     auth_server.fail_next(status=503)
-    client = client_for(auth_server, LoggingHooks(), token_retry=QUICK_RETRY)
+    client = client_for(auth_server, hooks=LoggingHooks(), token_retry=QUICK_RETRY)
     await client.fetch(auth_server.resource_url)
     auth_server.revoke_all()
     await client.fetch(auth_server.resource_url)
@@ -303,7 +291,7 @@ def load_example() -> types.ModuleType:
 async def test_prometheus_example_counts(auth_server: AuthServer) -> None:
     example = load_example()
     registry = CollectorRegistry()
-    client = client_for(auth_server, example.PrometheusHooks(registry), token_retry=QUICK_RETRY)
+    client = client_for(auth_server, hooks=example.PrometheusHooks(registry), token_retry=QUICK_RETRY)
     registry.register(example.ClientStatsCollector(client, "api"))
     auth_server.fail_next(status=503)
     await asyncio.gather(*(client.fetch(auth_server.resource_url) for _ in range(10)))

@@ -11,6 +11,7 @@ from tornado.web import Application, RequestHandler
 
 from tests._serve import serve
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.doubles import client_for
 from tornado_alf import TornadoClient, bearer_challenge
 from tornado_alf.testing import AuthServer
 
@@ -50,10 +51,6 @@ async def resource() -> AsyncIterator[Rejecting]:
         yield state
 
 
-def _client(auth_server: AuthServer, **kwargs: Any) -> TornadoClient:
-    return TornadoClient(auth_server.token_endpoint, CLIENT_ID, CLIENT_SECRET, **kwargs)
-
-
 @pytest.mark.parametrize(
     "challenge",
     [
@@ -68,7 +65,7 @@ async def test_401_that_a_new_token_may_fix_is_replayed_once(
     auth_server: AuthServer, resource: Rejecting, challenge: Optional[str]
 ) -> None:
     resource.challenge = challenge
-    client = _client(auth_server)
+    client = client_for(auth_server)
     response = await client.fetch(resource.url)
     assert response.body == b"ok"
     assert (resource.hits, auth_server.token_requests) == (2, 2)
@@ -87,7 +84,7 @@ async def test_401_that_a_new_token_cannot_fix_is_raised_without_refresh(
     auth_server: AuthServer, resource: Rejecting, challenge: str
 ) -> None:
     resource.challenge = challenge
-    client = _client(auth_server)
+    client = client_for(auth_server)
     with pytest.raises(HTTPClientError) as caught:
         await client.fetch(resource.url)
     assert caught.value.code == 401
@@ -102,7 +99,7 @@ async def test_insufficient_scope_is_returned_with_its_challenge_when_not_raisin
     auth_server: AuthServer, resource: Rejecting
 ) -> None:
     resource.challenge = 'Bearer error="insufficient_scope", scope="admin write"'
-    client = _client(auth_server)
+    client = client_for(auth_server)
     response = await client.fetch(resource.url, raise_error=False)
     challenge = bearer_challenge(response)
     assert response.code == 401
@@ -114,7 +111,7 @@ async def test_insufficient_scope_is_returned_with_its_challenge_when_not_raisin
 
 async def test_403_is_not_replayed_by_default(auth_server: AuthServer, resource: Rejecting) -> None:
     resource.status = 403
-    client = _client(auth_server)
+    client = client_for(auth_server)
     with pytest.raises(HTTPClientError) as caught:
         await client.fetch(resource.url)
     assert caught.value.code == 403
@@ -125,7 +122,7 @@ async def test_403_is_not_replayed_by_default(auth_server: AuthServer, resource:
 async def test_403_without_challenge_is_replayed_when_listed(auth_server: AuthServer, resource: Rejecting) -> None:
     # django-oauth-toolkit's ProtectedResourceView answers a bad token so.
     resource.status = 403
-    client = _client(auth_server, reauth_statuses=(401, 403))
+    client = client_for(auth_server, reauth_statuses=(401, 403))
     assert (await client.fetch(resource.url)).body == b"ok"
     assert (resource.hits, auth_server.token_requests) == (2, 2)
     client.close()
@@ -136,7 +133,7 @@ async def test_403_insufficient_scope_is_not_replayed_even_when_listed(
 ) -> None:
     resource.status = 403
     resource.challenge = 'Bearer error="insufficient_scope"'
-    client = _client(auth_server, reauth_statuses=(401, 403))
+    client = client_for(auth_server, reauth_statuses=(401, 403))
     response = await client.fetch(resource.url, raise_error=False)
     assert response.code == 403
     assert (resource.hits, auth_server.token_requests) == (1, 1)
@@ -144,7 +141,7 @@ async def test_403_insufficient_scope_is_not_replayed_even_when_listed(
 
 
 async def test_empty_reauth_statuses_never_replays(auth_server: AuthServer, resource: Rejecting) -> None:
-    client = _client(auth_server, reauth_statuses=())
+    client = client_for(auth_server, reauth_statuses=())
     response = await client.fetch(resource.url, raise_error=False)
     assert response.code == 401
     assert (resource.hits, auth_server.token_requests) == (1, 1)
@@ -156,7 +153,7 @@ async def test_replay_happens_once_even_when_every_answer_rejects(
 ) -> None:
     resource.status = 403
     resource.rejections = 10
-    client = _client(auth_server, reauth_statuses=[403])
+    client = client_for(auth_server, reauth_statuses=[403])
     response = await client.fetch(resource.url, raise_error=False)
     assert response.code == 403
     assert (resource.hits, auth_server.token_requests) == (2, 2)

@@ -13,14 +13,10 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
-from tests.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.doubles import client_for
 from tests.faultkit import ResourceApp
 from tornado_alf import TornadoClient
 from tornado_alf.testing import AuthServer
-
-
-def client_for(server: AuthServer, **kwargs: Any) -> TornadoClient:
-    return TornadoClient(server.token_endpoint, CLIENT_ID, CLIENT_SECRET, **kwargs)
 
 
 def issued_bearers(server: AuthServer) -> set[str]:
@@ -46,10 +42,15 @@ async def test_a_401_on_a_body_producer_request_is_returned_as_is_with_a_debug_l
         with pytest.raises(HTTPClientError) as caught:
             await client.fetch(request)
         assert caught.value.code == 401
+        as_kwargs = await client.fetch(
+            auth_server.resource_url, method="POST", body_producer=produce, raise_error=False,
+            headers={"Content-Length": "18"},
+        )
+        assert as_kwargs.code == 401
         assert auth_server.token_requests == 1  # no refresh: the body cannot be sent again
-        assert auth_server.resource_requests == 3
+        assert auth_server.resource_requests == 4
         lines = [r for r in caplog.records if r.name == "tornado_alf" and "body_producer" in r.getMessage()]
-        assert len(lines) == 2
+        assert len(lines) == 3
         assert all(record.levelno == logging.DEBUG for record in lines)
     finally:
         client.close()
@@ -123,17 +124,23 @@ async def test_a_401_from_another_origin_after_a_redirect_is_returned_without_a_
             client.close()
 
 
-async def test_a_resource_rejecting_every_token_costs_one_refresh_per_request(auth_server: AuthServer) -> None:
+@pytest.mark.parametrize("raise_error", [True, False])
+async def test_a_resource_rejecting_every_token_costs_one_refresh_per_request(
+    auth_server: AuthServer, make_client: Callable[..., TornadoClient], raise_error: bool
+) -> None:
+    # The second 401 of a request is returned or raised like any other response.
     auth_server.reject_all_tokens = True
-    client = client_for(auth_server)
-    try:
-        for count in range(1, 6):
-            response = await client.fetch(auth_server.resource_url, raise_error=False)
-            assert response.code == 401
-            assert auth_server.token_requests == count + 1
-            assert auth_server.resource_requests == 2 * count
-    finally:
-        client.close()
+    client = make_client()
+    for count in range(1, 6):
+        if raise_error:
+            with pytest.raises(HTTPClientError) as caught:
+                await client.fetch(auth_server.resource_url)
+            code = caught.value.code
+        else:
+            code = (await client.fetch(auth_server.resource_url, raise_error=False)).code
+        assert code == 401
+        assert auth_server.token_requests == count + 1
+        assert auth_server.resource_requests == 2 * count
 
 
 async def test_a_storm_of_401s_costs_one_refresh_per_token(auth_server: AuthServer) -> None:
@@ -160,6 +167,7 @@ async def test_a_storm_of_401s_on_one_revoked_token_ends_in_successes(auth_serve
         auth_server.token_latency = 0.05
         responses = await asyncio.gather(*(client.fetch(auth_server.resource_url) for _ in range(300)))
         assert {r.code for r in responses} == {200}
+        assert auth_server.rejected_requests == 300
         assert auth_server.token_requests == 2
     finally:
         client.close()
@@ -208,3 +216,15 @@ async def test_a_replay_after_a_303_resends_the_callers_request_unchanged(auth_s
     finally:
         client.close()
         server.stop()
+
+
+async def test_401_gets_a_new_token_and_replays_once(auth_server: AuthServer, client: TornadoClient) -> None:
+    await client.fetch(auth_server.resource_url)
+    first = auth_server.last_resource_authorization
+    auth_server.revoke_all()
+    response = await client.fetch(auth_server.resource_url, method="POST", body="again")
+    assert response.code == 200
+    assert b'"body": "again"' in response.body
+    assert auth_server.last_resource_authorization not in (None, first)
+    assert auth_server.token_requests == 2
+    assert auth_server.resource_requests == 3

@@ -1,4 +1,4 @@
-"""Token request parameters (scope, audience, RFC 8707 resource, extras) and the error model."""
+"""Token request parameters (scope, audience, RFC 8707 resource, extras) and the RFC 6749 error body."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
-from tornado_alf import MemoryTokenStore, Retry, TokenError, TornadoClient
+from tornado_alf import MemoryTokenStore, TokenError, TornadoClient
 from tornado_alf.testing import AuthServer
 
 
@@ -89,30 +89,4 @@ async def test_rfc6749_error_body_surfaces_whatever_the_status(
         status, error, "told by the server", "https://as.test/errors/1"
     )
     assert auth_server.resource_requests == 0
-    client.close()
-
-
-async def test_invalid_client_is_not_retried_by_the_default_retry_policy(auth_server: AuthServer) -> None:
-    auth_server.fail_next(status=401, body=b'{"error": "invalid_client"}')
-    client = TornadoClient(
-        auth_server.token_endpoint, CLIENT_ID, CLIENT_SECRET, token_retry=Retry(backoff_factor=0.001)
-    )
-    with pytest.raises(TokenError) as caught:
-        await client.fetch(auth_server.resource_url)
-    assert caught.value.error == "invalid_client"
-    assert auth_server.token_requests == 1
-    client.close()
-
-
-async def test_only_listed_statuses_are_retried(auth_server: AuthServer) -> None:
-    auth_server.fail_next(times=1, status=503)
-    auth_server.fail_next(times=1, status=400, body=b'{"error": "invalid_scope"}')
-    client = TornadoClient(
-        auth_server.token_endpoint, CLIENT_ID, CLIENT_SECRET,
-        token_retry=Retry(total=5, status_forcelist=(503,), backoff_factor=0.001),
-    )
-    with pytest.raises(TokenError) as caught:
-        await client.fetch(auth_server.resource_url)
-    assert caught.value.error == "invalid_scope"
-    assert auth_server.token_requests == 2
     client.close()

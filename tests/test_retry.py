@@ -1,17 +1,20 @@
-"""Retry: urllib3's schedule as pure arithmetic, then the attempt loop against real servers."""
+"""Retry of token requests: urllib3's schedule as pure arithmetic, then which statuses, network failures
+and Retry-After waits are retried against real servers."""
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 import urllib3
-from tornado.httpclient import AsyncHTTPClient
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.doubles import client_for
+from tests.faultkit import FAST, RawServer, reply, token_error
 from tornado_alf import Retry, TokenError, TornadoClient
 from tornado_alf._exchange import TokenEndpoint, form_fields
 from tornado_alf.auth.methods import ClientSecretBasic
@@ -118,46 +121,11 @@ async def test_exhausted_retries_raise_with_the_last_response(auth_server: AuthS
     assert auth_server.token_requests == 3
 
 
-async def test_unlisted_status_is_not_retried(auth_server: AuthServer) -> None:
-    auth_server.fail_next(status=400, body=b'{"error": "invalid_scope"}')
-    client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, CLIENT_SECRET, token_retry=5)
-    with pytest.raises(TokenError) as caught:
-        await client.fetch(auth_server.resource_url)
-    assert caught.value.error == "invalid_scope"
-    assert auth_server.token_requests == 1
-
-
 async def test_no_retry_by_default(auth_server: AuthServer) -> None:
     auth_server.fail_next(status=503)
     with pytest.raises(TokenError):
         await TornadoClient(auth_server.token_endpoint, CLIENT_ID, CLIENT_SECRET).fetch(auth_server.resource_url)
     assert auth_server.token_requests == 1
-
-
-@pytest.fixture
-async def hang_up_server() -> AsyncIterator[tuple[str, list[int]]]:
-    """Accepts connections and closes them at once: Tornado reports 599."""
-    accepted: list[int] = []
-
-    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(1)
-        writer.close()
-
-    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}/token", accepted
-    server.close()
-    await server.wait_closed()
-
-
-async def test_network_failures_are_retried(hang_up_server: tuple[str, list[int]]) -> None:
-    url, accepted = hang_up_server
-    retry = Retry(total=2, backoff_factor=0.001)
-    client = TornadoClient(url, CLIENT_ID, CLIENT_SECRET, token_retry=retry)
-    with pytest.raises(TokenError) as caught:
-        await client.fetch(url)
-    assert caught.value.code == 599
-    assert len(accepted) == 3
 
 
 async def test_urllib3_retry_is_honoured_for_the_post(auth_server: AuthServer) -> None:
@@ -186,3 +154,124 @@ async def test_waiting_never_blocks_the_loop(auth_server: AuthServer) -> None:
     ticks_during_fetch = ticks
     await ticking
     assert ticks_during_fetch >= 5  # the 0.2 s backoff let the other coroutine run
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 429])
+async def test_a_storm_of_retryable_statuses_is_retried_as_configured(
+    auth_server: AuthServer, status: int
+) -> None:
+    auth_server.fail_next(times=10, status=status, body=b"<html>busy</html>")
+    client = client_for(auth_server, http_options=FAST, token_retry=Retry(total=3, backoff_factor=0.001))
+    try:
+        error = await token_error(client, auth_server)
+        assert error.code == status
+        assert "refused the request" in str(error)
+        assert auth_server.token_requests == 4  # one attempt, three retries
+    finally:
+        client.close()
+
+
+async def test_a_storm_that_ends_gives_a_token(auth_server: AuthServer) -> None:
+    auth_server.fail_next(times=3, status=503)
+    client = client_for(auth_server, http_options=FAST, token_retry=Retry(total=3, backoff_factor=0.001))
+    try:
+        assert (await client.fetch(auth_server.resource_url)).code == 200
+        assert auth_server.token_requests == 4
+        assert auth_server.resource_requests == 1
+    finally:
+        client.close()
+
+
+async def test_retry_after_seconds_is_waited_for(auth_server: AuthServer) -> None:
+    auth_server.fail_next(times=1, status=503, headers={"Retry-After": "1"})
+    client = client_for(auth_server, http_options=FAST, token_retry=Retry(total=1, backoff_factor=0))
+    try:
+        started = time.monotonic()
+        assert (await client.fetch(auth_server.resource_url)).code == 200
+        assert 0.9 < time.monotonic() - started < 3
+        assert auth_server.token_requests == 2
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("retry_after", [
+    "999999999999999999999999999999999999999",  # far beyond any sane wait: capped by backoff_max
+    "Fri, 31 Dec 9999 23:59:59 GMT",
+    "Thu, 01 Jan 1970 00:00:00 GMT",  # in the past: no wait
+    "soon", "", "-5", "1.5", "\u00b2",  # not delay-seconds nor a date: the schedule applies
+])
+async def test_any_retry_after_ends_in_a_bounded_wait(auth_server: AuthServer, retry_after: str) -> None:
+    auth_server.fail_next(times=2, status=503, headers={"Retry-After": retry_after})
+    client = client_for(
+        auth_server, http_options=FAST, token_retry=Retry(total=2, backoff_factor=0.001, backoff_max=0.05)
+    )
+    try:
+        started = time.monotonic()
+        assert (await client.fetch(auth_server.resource_url)).code == 200
+        assert time.monotonic() - started < 2
+        assert auth_server.token_requests == 3
+    finally:
+        client.close()
+
+
+async def test_retry_after_is_ignored_when_not_respected(auth_server: AuthServer) -> None:
+    auth_server.fail_next(times=1, status=503, headers={"Retry-After": "60"})
+    retry = Retry(total=1, backoff_factor=0, respect_retry_after_header=False)
+    client = client_for(auth_server, http_options=FAST, token_retry=retry)
+    try:
+        started = time.monotonic()
+        assert (await client.fetch(auth_server.resource_url)).code == 200
+        assert time.monotonic() - started < 2
+    finally:
+        client.close()
+
+
+async def test_network_failures_are_retried_then_fail(auth_server: AuthServer) -> None:
+    async with RawServer(reply(b"HTTP/1.1 200 OK\r\nContent-Le", "reset")) as raw:
+        client = client_for(
+            auth_server, http_options=FAST, token_endpoint=raw.url, token_retry=Retry(total=2, backoff_factor=0.001)
+        )
+        try:
+            error = await token_error(client, auth_server)
+            assert error.code == 599
+            assert raw.connections == 3
+        finally:
+            client.close()
+
+
+async def test_an_oauth_error_is_not_retried_and_names_the_error(auth_server: AuthServer) -> None:
+    body = json.dumps({"error": "invalid_scope", "error_description": "scope 'x' is not allowed"}).encode()
+    auth_server.fail_next(times=5, status=400, body=body)
+    client = client_for(auth_server, http_options=FAST, token_retry=Retry(total=3, backoff_factor=0))
+    try:
+        error = await token_error(client, auth_server)
+        assert (error.code, error.error, error.error_description) == (
+            400, "invalid_scope", "scope 'x' is not allowed")
+        assert auth_server.token_requests == 1
+        assert isinstance(error, HTTPClientError)
+    finally:
+        client.close()
+
+
+async def test_wrong_credentials_fail_once_with_invalid_client(auth_server: AuthServer) -> None:
+    client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, "wrong", token_retry=3, http_options=FAST)
+    try:
+        error = await token_error(client, auth_server)
+        assert (error.code, error.error) == (401, "invalid_client")
+        assert auth_server.token_requests == 1
+    finally:
+        client.close()
+
+
+async def test_only_listed_statuses_are_retried(auth_server: AuthServer) -> None:
+    auth_server.fail_next(times=1, status=503)
+    auth_server.fail_next(times=1, status=400, body=b'{"error": "invalid_scope"}')
+    client = TornadoClient(
+        auth_server.token_endpoint, CLIENT_ID, CLIENT_SECRET,
+        token_retry=Retry(total=5, status_forcelist=(503,), backoff_factor=0.001),
+    )
+    with pytest.raises(TokenError) as caught:
+        await client.fetch(auth_server.resource_url)
+    assert caught.value.error == "invalid_scope"
+    assert auth_server.token_requests == 2
+    client.close()

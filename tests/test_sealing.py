@@ -4,61 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import CLIENT_ID, CLIENT_SECRET
-from tornado_alf import EncryptedTokenStore, TornadoClient
+from tests.doubles import CLIENT_SECRET, AsyncStore, DictStore, GetSetStore, client_for
+from tornado_alf import EncryptedTokenStore
 from tornado_alf.stores.codec import decode_token
 from tornado_alf.stores.sealing import Sealer
 from tornado_alf.testing import AuthServer
 
 KEY_1 = Fernet.generate_key()
 KEY_2 = Fernet.generate_key()
-
-
-class DictStore(dict[str, Any]):
-    """A cache with get/set/delete whose content the test can read."""
-
-    def set(self, key: str, value: Any) -> None:
-        self[key] = value
-
-    def delete(self, key: str) -> None:
-        self.pop(key, None)
-
-
-class AsyncDictStore:
-    """The same with coroutine methods and bytes values, as redis.asyncio.Redis gives."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, bytes] = {}
-
-    async def get(self, key: str) -> Optional[bytes]:
-        return self.values.get(key)
-
-    async def set(self, key: str, value: str) -> None:
-        self.values[key] = value.encode()
-
-
-class GetSetOnly:
-    """A cache without delete."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def get(self, key: str) -> Optional[str]:
-        return self.values.get(key)
-
-    def set(self, key: str, value: str) -> None:
-        self.values[key] = value
-
-
-def client_for(server: AuthServer, store: Any, **kwargs: Any) -> TornadoClient:
-    return TornadoClient(server.token_endpoint, CLIENT_ID, CLIENT_SECRET, token_storage=store, **kwargs)
 
 
 async def fetch_with(server: AuthServer, store: Any, **kwargs: Any) -> None:
@@ -86,7 +46,7 @@ async def test_a_sealed_store_shares_tokens_and_holds_nothing_usable(auth_server
 
 
 async def test_an_async_store_returning_bytes_works_sealed(auth_server: AuthServer) -> None:
-    cache = AsyncDictStore()
+    cache = AsyncStore()
     await fetch_with(auth_server, EncryptedTokenStore(cache, encryption_key=KEY_1))
     await fetch_with(auth_server, EncryptedTokenStore(cache, encryption_key=[KEY_1]))
     assert auth_server.token_requests == 1
@@ -170,14 +130,14 @@ async def test_invalidation_after_a_401_deletes_the_sealed_value(auth_server: Au
 
 
 async def test_a_store_without_delete_is_overwritten(auth_server: AuthServer) -> None:
-    cache = GetSetOnly()
+    cache = GetSetStore()
     client = client_for(auth_server, EncryptedTokenStore(cache, encryption_key=KEY_1))
     try:
         assert (await client.fetch(auth_server.resource_url)).code == 200
         auth_server.revoke_all()
         assert (await client.fetch(auth_server.resource_url)).code == 200
-        [value] = cache.values.values()
-        newest = decode_token(Sealer(KEY_1).open(next(iter(cache.values)), value) or "")
+        [value] = cache.values()
+        newest = decode_token(Sealer(KEY_1).open(next(iter(cache)), value) or "")
         assert auth_server.accepts(newest.access_token)
     finally:
         client.close()

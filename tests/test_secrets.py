@@ -26,7 +26,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from tornado.httpclient import HTTPRequest
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
-from tests.faultkit import BODIES_OF_200, RAW_FAULTS, RawServer, ResourceApp, records_at_debug, refused_url
+from tests.doubles import free_port, refused_url
+from tests.faultkit import BODIES_OF_200, RAW_FAULTS, RawServer, ResourceApp, records_at_debug
 from tornado_alf import EncryptedTokenStore, MemoryTokenStore, RedisTokenStore, Retry, TokenError, TornadoClient
 from tornado_alf._token import Token
 from tornado_alf.stores.codec import decode_token
@@ -275,7 +276,7 @@ def store_failure(mode: str) -> Callable[[Sweep], Awaitable[None]]:
 
 
 async def redis_down(sweep: Sweep) -> None:
-    redis_client = redis.asyncio.Redis(host="127.0.0.1", port=int(refused_url().split(":")[2].split("/")[0]),
+    redis_client = redis.asyncio.Redis(host="127.0.0.1", port=free_port(),
                                        password=CLIENT_SECRET, socket_connect_timeout=0.2)
     store = RedisTokenStore(redis_client)
     client = sweep.client(token_storage=store, store_timeout=0.5)

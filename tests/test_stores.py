@@ -6,11 +6,11 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any, Optional
 
 import pytest
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.doubles import AsyncStore, BrokenStore, DictStore, GetSetStore, SlowStore, client_for
 from tornado_alf import MemoryTokenStore, TornadoClient
 from tornado_alf._exchange import form_fields
 from tornado_alf._token import Token
@@ -18,73 +18,7 @@ from tornado_alf.stores.codec import decode_token, encode_token, token_key_diges
 from tornado_alf.testing import AuthServer
 
 
-class DictStore:
-    """A user's synchronous store, counting calls (a real object, not a mock of ours)."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-        self.calls: list[str] = []
-
-    def get(self, key: str) -> Any:
-        self.calls.append("get")
-        return self.values.get(key)
-
-    def set(self, key: str, value: str) -> None:
-        self.calls.append("set")
-        self.values[key] = value
-
-
-class DeletingStore(DictStore):
-    def delete(self, key: str) -> None:
-        self.calls.append("delete")
-        self.values.pop(key, None)
-
-
-class AsyncStore:
-    """Like redis.asyncio: every call returns an awaitable."""
-
-    def __init__(self) -> None:
-        self.inner = DictStore()
-
-    async def get(self, key: str) -> Any:
-        await asyncio.sleep(0)
-        return self.inner.get(key)
-
-    async def set(self, key: str, value: str) -> None:
-        await asyncio.sleep(0)
-        self.inner.set(key, value)
-
-
-class BrokenStore:
-    def __init__(self) -> None:
-        self.broken = True
-        self.inner = DictStore()
-
-    def get(self, key: str) -> Any:
-        if self.broken:
-            raise ConnectionError("store down")
-        return self.inner.get(key)
-
-    def set(self, key: str, value: str) -> None:
-        if self.broken:
-            raise ConnectionError("store down")
-        self.inner.set(key, value)
-
-
-class HangingStore:
-    async def get(self, key: str) -> Optional[str]:
-        await asyncio.sleep(3600)
-        return None
-
-    async def set(self, key: str, value: str) -> None:
-        await asyncio.sleep(3600)
-
-
-def client_for(server: AuthServer, store: object, **kwargs: Any) -> TornadoClient:
-    return TornadoClient(server.token_endpoint, CLIENT_ID, CLIENT_SECRET, token_storage=store, **kwargs)
-
-
-@pytest.mark.parametrize("store_type", [MemoryTokenStore, DictStore, AsyncStore])
+@pytest.mark.parametrize("store_type", [MemoryTokenStore, GetSetStore, AsyncStore])
 async def test_clients_sharing_a_store_share_one_token(auth_server: AuthServer, store_type: type) -> None:
     store = store_type()
     first, second = client_for(auth_server, store), client_for(auth_server, store)
@@ -96,7 +30,7 @@ async def test_clients_sharing_a_store_share_one_token(auth_server: AuthServer, 
 
 
 async def test_a_valid_in_memory_token_costs_no_store_call(auth_server: AuthServer) -> None:
-    store = DictStore()
+    store = GetSetStore()
     client = client_for(auth_server, store)
     await client.fetch(auth_server.resource_url)
     calls = list(store.calls)
@@ -105,21 +39,21 @@ async def test_a_valid_in_memory_token_costs_no_store_call(auth_server: AuthServ
 
 
 async def test_stale_stored_entry_is_never_used(auth_server: AuthServer) -> None:
-    store = DictStore()
+    store = GetSetStore()
     digest = token_key_digest(auth_server.token_endpoint, CLIENT_ID, form_fields(None, {}))
     stale = Token("stale-token", expires_in=60, issued_at=time.time() - 120)
-    store.values["tornado-alf:" + digest] = encode_token(stale)
+    store["tornado-alf:" + digest] = encode_token(stale)
     await client_for(auth_server, store).fetch(auth_server.resource_url)
     assert auth_server.last_resource_authorization != "Bearer stale-token"
     assert auth_server.token_requests == 1
-    assert decode_token(store.values["tornado-alf:" + digest]).access_token in auth_server.issued
+    assert decode_token(store["tornado-alf:" + digest]).access_token in auth_server.issued
 
 
 async def test_fresh_stored_entry_is_used_without_a_token_request(auth_server: AuthServer) -> None:
-    store = DictStore()
+    store = GetSetStore()
     planted = auth_server.issue_token()
     digest = token_key_digest(auth_server.token_endpoint, CLIENT_ID, form_fields(None, {}))
-    store.values["tornado-alf:" + digest] = encode_token(Token(planted, expires_in=3600)).encode()  # bytes, as redis
+    store["tornado-alf:" + digest] = encode_token(Token(planted, expires_in=3600)).encode()  # bytes, as redis
     await client_for(auth_server, store).fetch(auth_server.resource_url)
     assert auth_server.last_resource_authorization == f"Bearer {planted}"
     assert auth_server.token_requests == 0
@@ -143,22 +77,22 @@ def test_keys_are_memcached_safe_distinct_and_free_of_the_secret() -> None:
 
 
 async def test_keys_are_the_same_for_clients_with_different_secrets(auth_server: AuthServer) -> None:
-    store = DictStore()
+    store = GetSetStore()
     await client_for(auth_server, store).fetch(auth_server.resource_url)
     other = TornadoClient(auth_server.token_endpoint, CLIENT_ID, "rotated-secret", token_storage=store)
     await other.fetch(auth_server.resource_url)
     assert auth_server.token_requests == 1
-    assert len(store.values) == 1
-    (key,) = store.values
+    assert len(store) == 1
+    (key,) = store
     assert "rotated-secret" not in key
     assert CLIENT_SECRET not in key
 
 
 async def test_stored_value_is_json_carrying_the_expiry(auth_server: AuthServer) -> None:
-    store = DictStore()
+    store = GetSetStore()
     before = time.time()
     await client_for(auth_server, store).fetch(auth_server.resource_url)
-    (value,) = store.values.values()
+    (value,) = store.values()
     document = json.loads(value)
     assert document["access_token"] in auth_server.issued
     assert before + 3600 <= document["expires_at"] <= time.time() + 3600
@@ -177,14 +111,30 @@ async def test_failing_store_never_fails_fetch_and_warns_once_per_outage(
     assert "ConnectionError" in warnings[0].getMessage()
     store.broken = False
     assert (await client.fetch(auth_server.resource_url)).code == 200
-    assert store.inner.values  # used again once it recovered
+    assert store  # used again once it recovered
     assert any("answering again" in r.getMessage() for r in caplog.records)
 
 
-async def test_hanging_store_is_bounded_by_the_store_timeout(auth_server: AuthServer) -> None:
-    client = client_for(auth_server, HangingStore(), store_timeout=0.05)
-    response = await asyncio.wait_for(client.fetch(auth_server.resource_url), timeout=5)
+async def test_a_slow_store_is_given_up_after_store_timeout(auth_server: AuthServer) -> None:
+    # The store holds a valid token but answers after 0.5 s, inside the 1 s default: only a
+    # client that honours store_timeout=0.05 gives up on it and asks the token endpoint.
+    store = SlowStore(delay=0.5)
+    planted = auth_server.issue_token()
+    digest = token_key_digest(auth_server.token_endpoint, CLIENT_ID, form_fields(None, {}))
+    store["tornado-alf:" + digest] = encode_token(Token(planted, expires_in=3600))
+    client = client_for(auth_server, store, store_timeout=0.05)
+    assert (await client.fetch(auth_server.resource_url)).code == 200
+    assert auth_server.token_requests == 1
+    assert auth_server.last_resource_authorization != f"Bearer {planted}"
+    client.close()
+
+
+async def test_a_store_that_never_answers_does_not_hold_up_fetch(auth_server: AuthServer) -> None:
+    client = client_for(auth_server, SlowStore(delay=None), store_timeout=0.05)
+    response = await asyncio.wait_for(client.fetch(auth_server.resource_url), timeout=30)
     assert response.code == 200
+    assert auth_server.token_requests == 1
+    client.close()
 
 
 @pytest.mark.parametrize(
@@ -194,30 +144,30 @@ async def test_hanging_store_is_bounded_by_the_store_timeout(auth_server: AuthSe
 async def test_garbage_value_is_treated_as_absent(
     auth_server: AuthServer, garbage: object, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = DictStore()
+    store = GetSetStore()
     digest = token_key_digest(auth_server.token_endpoint, CLIENT_ID, form_fields(None, {}))
-    store.values["tornado-alf:" + digest] = garbage
+    store["tornado-alf:" + digest] = garbage
     assert (await client_for(auth_server, store).fetch(auth_server.resource_url)).code == 200
     assert auth_server.token_requests == 1
     assert any(r.levelno == logging.WARNING for r in caplog.records)
 
 
 async def test_401_deletes_the_stored_token_only_if_it_is_the_rejected_one(auth_server: AuthServer) -> None:
-    store = DeletingStore()
+    store = DictStore()
     client = client_for(auth_server, store)
     await client.fetch(auth_server.resource_url)
     auth_server.revoke_all()
     await client.fetch(auth_server.resource_url)
     assert "delete" in store.calls
-    (value,) = store.values.values()
+    (value,) = store.values()
     assert decode_token(value).access_token not in auth_server.revoked
 
     # Another process already replaced the rejected token: the newer one survives.
     store.calls.clear()
     newer = auth_server.issue_token()
-    (key,) = store.values
-    stale_client_token = decode_token(store.values[key]).access_token
-    store.values[key] = encode_token(Token(newer, expires_in=3600))
+    (key,) = store
+    stale_client_token = decode_token(store[key]).access_token
+    store[key] = encode_token(Token(newer, expires_in=3600))
     auth_server.revoked.add(stale_client_token)
     await client.fetch(auth_server.resource_url)
     assert "delete" not in store.calls

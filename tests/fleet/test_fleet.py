@@ -23,10 +23,10 @@ def all_ok(reports: list[dict[str, Any]]) -> bool:
 
 
 @pytest.mark.parametrize("library", ["redis", "valkey"])
-async def test_processes_cold_fetch_one_token(library: str, redis_server: RedisServer, auth_server: AuthServer) -> None:
+async def test_processes_cold_fetch_one_token(library: str, shared_redis: RedisServer, auth_server: AuthServer) -> None:
     auth_server.token_latency = 0.2  # every process starts while the first fetch is in flight
     reports = await run_fleet(
-        auth_server, PROCESSES, library=library, redis_port=redis_server.port, concurrency=CONCURRENCY
+        auth_server, PROCESSES, library=library, redis_port=shared_redis.port, concurrency=CONCURRENCY
     )
     assert all_ok(reports)
     assert auth_server.token_requests == 1
@@ -51,14 +51,14 @@ async def test_processes_without_a_store_fetch_one_token_each(auth_server: AuthS
 
 
 async def test_killed_lock_holder_blocks_others_until_its_lock_expires(
-    redis_server: RedisServer,
+    shared_redis: RedisServer,
     auth_server: AuthServer,
     make_client: Callable[..., TornadoClient],
 ) -> None:
-    backend = Backend("redis", redis_server)
+    backend = Backend("redis", shared_redis)
     try:
         auth_server.token_latency = 3  # the holder is still waiting for its token when killed
-        holder = await Worker.start(auth_server, redis_port=redis_server.port, lock_timeout=1, concurrency=1)
+        holder = await Worker.start(auth_server, redis_port=shared_redis.port, lock_timeout=1, concurrency=1)
         holder.go()
         await wait_for_lock(backend, auth_server)
         locked_at = time.monotonic()

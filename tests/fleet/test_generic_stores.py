@@ -44,7 +44,7 @@ class Stores:
                 await closed
 
 
-def django_cache_factory(redis_server: RedisServer) -> MakeStore:
+def django_cache_factory(shared_redis: RedisServer) -> MakeStore:
     """Django's cache framework with ``RedisCache``, configured the way a project would."""
     from django.conf import settings
 
@@ -53,7 +53,7 @@ def django_cache_factory(redis_server: RedisServer) -> MakeStore:
             CACHES={
                 "default": {
                     "BACKEND": "django.core.cache.backends.redis.RedisCache",
-                    "LOCATION": redis_server.url,
+                    "LOCATION": shared_redis.url,
                 }
             }
         )
@@ -67,8 +67,8 @@ def django_cache_factory(redis_server: RedisServer) -> MakeStore:
 async def stores(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
     """Store objects of one kind, all on the same real server; closed after the test."""
     if request.param == "django":
-        redis_server: RedisServer = request.getfixturevalue("redis_server")
-        made = Stores(django_cache_factory(redis_server), lambda: int(ask(redis_server.port, b"DBSIZE")[1:]))
+        shared_redis: RedisServer = request.getfixturevalue("shared_redis")
+        made = Stores(django_cache_factory(shared_redis), lambda: int(ask(shared_redis.port, b"DBSIZE")[1:]))
     else:
         port = request.getfixturevalue("memcached_server").port
         library: Callable[[], Any] = (

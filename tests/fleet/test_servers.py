@@ -9,10 +9,10 @@ import pytest
 from tests.servers import MemcachedServer, RedisCluster, RedisServer, ask
 
 
-def test_redis_server_is_private(redis_server: RedisServer) -> None:
-    assert redis_server.port != 6379
-    assert ask(redis_server.port, b"CONFIG GET save").endswith(b"$0\r\n\r\n")
-    assert b"appendonly\r\n$2\r\nno" in ask(redis_server.port, b"CONFIG GET appendonly")
+def test_redis_server_is_private(shared_redis: RedisServer) -> None:
+    assert shared_redis.port != 6379
+    assert ask(shared_redis.port, b"CONFIG GET save").endswith(b"$0\r\n\r\n")
+    assert b"appendonly\r\n$2\r\nno" in ask(shared_redis.port, b"CONFIG GET appendonly")
 
 
 def test_kill_and_restart_on_same_port(
