@@ -155,7 +155,7 @@ async def test_without_auth_method_an_unlisted_method_is_refused(metadata: Metad
         "issuer": metadata.origin, "token_endpoint": "http://127.0.0.1:9/token",
         "token_endpoint_auth_methods_supported": ["private_key_jwt"],
     }
-    with pytest.raises(ValueError, match="the issuer supports none of .* pass auth_method"):
+    with pytest.raises(ValueError, match=r"the issuer supports none of .* pass auth_method"):
         await TornadoClient.from_issuer(metadata.origin, CLIENT_ID, CLIENT_SECRET, allow_insecure_http=True)
 
 
