@@ -88,17 +88,20 @@ def parse_metadata(body: bytes, issuer: str, allow_insecure_http: bool) -> Serve
 
 
 def choose_auth_method(
-    supported: Sequence[str], requested: Optional[str], candidates: Sequence[str]
+    supported: Sequence[str], requested: Optional[str], candidates: Sequence[str], host: str = "the issuer"
 ) -> str:
-    """``requested`` if the server supports it, else the first supported of ``candidates``.
+    """``requested`` if given, else the first of ``candidates`` the server supports.
 
-    ``candidates`` are the methods the caller's credentials allow, best first.
+    ``candidates`` are the methods the caller's credentials allow, best first. An
+    explicit ``requested`` is the caller's decision: servers such as oauth2-mock-server
+    list only ``none`` and accept Basic, so one missing from ``supported`` is used
+    anyway, with one WARNING.
     """
     if requested is not None:
         if requested not in supported:
-            raise ValueError(
-                f"auth_method {requested!r} is not in the issuer's "
-                f"token_endpoint_auth_methods_supported {list(supported)}"
+            log.warning(
+                "auth_method %s is not in the token_endpoint_auth_methods_supported of %s %s; "
+                "using it as asked", requested, host, list(supported),
             )
         return requested
     for method in candidates:
@@ -106,7 +109,7 @@ def choose_auth_method(
             return method
     raise ValueError(
         f"the issuer supports none of {list(candidates)} (it lists {list(supported)}); "
-        "pass the credentials for one it supports"
+        "pass auth_method to use one anyway, or the credentials for one it lists"
     )
 
 
@@ -166,12 +169,13 @@ async def discover_token_endpoint(
 ) -> tuple[str, str]:
     """``(token endpoint, auth method)`` for a client of ``issuer``.
 
-    :arg auth_method: the method the caller asked for, checked against the server's
-        list; ``None`` to pick the first of ``credentials`` the server supports.
+    :arg auth_method: the method the caller asked for, used even when the server does
+        not list it; ``None`` to pick the first of ``credentials`` the server supports.
     :arg credentials: the methods the caller's credentials allow, best first.
     """
     metadata = await discover(issuer, http_client, http_options, allow_insecure_http)
-    method = choose_auth_method(metadata.token_endpoint_auth_methods_supported, auth_method, credentials)
+    host = urllib.parse.urlsplit(issuer).netloc
+    method = choose_auth_method(metadata.token_endpoint_auth_methods_supported, auth_method, credentials, host)
     if method == "tls_client_auth" and metadata.mtls_token_endpoint is not None:
         return metadata.mtls_token_endpoint, method
     return metadata.token_endpoint, method

@@ -114,6 +114,10 @@ def _json_object(response: HTTPResponse, endpoint: str) -> dict[str, Any]:
     return document
 
 
+# Statuses meaning "no such resource here" rather than "not you": a wrong URL, usually.
+_NOT_THE_ENDPOINT = (404, 405)
+
+
 def _error_response(response: HTTPResponse, endpoint: str, hide: Collection[str]) -> TokenError:
     """A `TokenError` for a non-2xx answer, with RFC 6749 sec. 5.2 fields when present."""
     try:
@@ -125,9 +129,12 @@ def _error_response(response: HTTPResponse, endpoint: str, hide: Collection[str]
         for name in ("error", "error_description", "error_uri"):
             value = document.get(name)
             fields[name] = redacted(value, hide) if isinstance(value, str) else None
+    message = f"token endpoint {endpoint} refused the request"
+    if response.code in _NOT_THE_ENDPOINT:
+        message += f"; {response.code} says the URL may not be the token endpoint (check its path)"
     return TokenError(
         response.code,
-        f"token endpoint {endpoint} refused the request",
+        message,
         response,
         error=fields.get("error"),
         error_description=fields.get("error_description"),

@@ -174,9 +174,10 @@ class TornadoClient:
 
         Reads ``/.well-known/oauth-authorization-server``, then
         ``/.well-known/openid-configuration``; the document's ``issuer`` must equal
-        ``issuer`` exactly. ``auth_method``, when given, must be one the server lists in
-        ``token_endpoint_auth_methods_supported``; otherwise the first listed one the
-        credentials allow is used: ``private_key_jwt`` with a ``private_key``, else
+        ``issuer`` exactly. ``auth_method``, when given, is used even if the server does
+        not list it in ``token_endpoint_auth_methods_supported`` (some list less than they
+        accept), with one WARNING; otherwise the first listed one the credentials allow
+        is used: ``private_key_jwt`` with a ``private_key``, else
         ``client_secret_basic``, ``client_secret_post``, ``client_secret_jwt`` with a
         secret, else ``tls_client_auth`` with a client certificate, else ``none``.
         ``http_client`` and ``http_options`` serve the discovery request too.
@@ -185,7 +186,8 @@ class TornadoClient:
             for local testing only.
         :arg kwargs: the other `TornadoClient` arguments.
         :raises TokenError: when the metadata cannot be read or is unusable.
-        :raises ValueError: for an unusable issuer or auth method, naming the argument.
+        :raises ValueError: for an unusable issuer, or when no ``auth_method`` is given and
+            the server lists none the credentials allow.
         """
         options = token_http_options(issuer, kwargs.get("http_options"))
         http_client = kwargs.get("http_client") or AsyncHTTPClient()

@@ -30,6 +30,10 @@ __all__ = [
 class ClientStats:
     """Counters of one `TornadoClient` since it was created.
 
+    A frozen `dataclass <dataclasses.dataclass>`: each counter is a field, and
+    ``dataclasses.asdict(client.stats())`` turns a snapshot into a dict of numbers, ready
+    for ``json.dumps`` or a metrics system.
+
     :arg int token_requests: token requests this client sent and saw to an end,
         successful or not; one request counts once however many attempts it took.
         A token another process fetched through a shared store is not one.

@@ -17,7 +17,7 @@ from typing import Callable, Optional
 from ..errors import TokenError
 from .commands import ResourceError, ResourceUnreachable, Streams, run_fetch, run_token
 from .demo import run_demo
-from .output import error_line, token_error_line
+from .output import WarningLines, error_line, token_error_line
 from .parser import build_parser
 from .settings import UsageError, check_stdin_once, credentials
 from .trace import Masker
@@ -58,7 +58,13 @@ def main(argv: Optional[Sequence[str]] = None, streams: Optional[Streams] = None
     tornado_log = logging.getLogger("tornado")
     if not tornado_log.handlers:  # main() may run many times in one process
         tornado_log.addHandler(logging.NullHandler())
-    return _guarded(lambda: command(creds, args, masker, streams), masker, streams, verbose=args.verbose)
+    # The library's warnings (an auth method the issuer does not list...) as our own lines.
+    warnings = WarningLines(streams.stderr, masker.text)
+    logging.getLogger("tornado_alf").addHandler(warnings)
+    try:
+        return _guarded(lambda: command(creds, args, masker, streams), masker, streams, verbose=args.verbose)
+    finally:
+        logging.getLogger("tornado_alf").removeHandler(warnings)
 
 
 def _guarded(

@@ -135,24 +135,38 @@ async def _client(
     options: dict[str, Any] = {
         "scope": args.scope,
         "audience": args.audience,
+        "resource": list(creds.resource) or None,
+        "token_request_params": creds.params or None,
         "http_options": _token_http_options(args),
         "http_client": http_client,
         "refresh_ahead": None,  # one request per run: no background refresh to start
         **_key_options(creds, args),
     }
     if creds.issuer:
-        if creds.auth_method is not None:
-            options["auth_method"] = creds.auth_method
-        return await TornadoClient.from_issuer(
-            creds.issuer, creds.client_id, creds.client_secret,
-            allow_insecure_http=args.allow_insecure_http, **options,
-        )
+        return await _discovered_client(creds, args, options)
     assert creds.token_endpoint is not None  # noqa: S101 - credentials() guarantees one of the two
     _check_scheme(creds.token_endpoint, args.allow_insecure_http)
     return TornadoClient(
         creds.token_endpoint, creds.client_id, creds.client_secret,
         auth_method=creds.auth_method or "client_secret_basic", **options,
     )
+
+
+async def _discovered_client(creds: Credentials, args: argparse.Namespace, options: dict[str, Any]) -> TornadoClient:
+    """`TornadoClient.from_issuer`, its refusals worded for the command line."""
+    assert creds.issuer is not None  # noqa: S101 - the caller checked
+    if creds.auth_method is not None:
+        options["auth_method"] = creds.auth_method
+    try:
+        return await TornadoClient.from_issuer(
+            creds.issuer, creds.client_id, creds.client_secret,
+            allow_insecure_http=args.allow_insecure_http, **options,
+        )
+    except ValueError as exc:
+        message = str(exc).replace("pass auth_method", "pass --auth-method")
+        if urllib.parse.urlsplit(creds.issuer).scheme == "http" and not args.allow_insecure_http:
+            message += "; --allow-insecure-http accepts an http:// issuer (local testing only)"
+        raise UsageError(message) from None
 
 
 def _token_http_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
-from typing import Any, BinaryIO, Optional
+import logging
+from typing import Any, BinaryIO, Callable, Optional, TextIO
 
 from tornado.httpclient import HTTPResponse
 
@@ -79,3 +81,17 @@ def _utc(epoch: Optional[float]) -> str:
         return "not given"
     moment = datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc)
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+class WarningLines(logging.Handler):
+    """The library's WARNINGs as ``tornado-alf: warning: ...`` lines, through ``mask``."""
+
+    def __init__(self, stream: TextIO, mask: Callable[[str], str]) -> None:
+        super().__init__(logging.WARNING)
+        self.stream = stream
+        self.mask = mask
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write ``record`` as one line; a closed stderr does not stop the run."""
+        with contextlib.suppress(OSError, ValueError):
+            self.stream.write(self.mask(error_line(f"warning: {record.getMessage()}")))

@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from .. import __version__
-from .settings import ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_TOKEN_ENDPOINT
+from .settings import ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_PARAMS, ENV_RESOURCE, ENV_TOKEN_ENDPOINT
 
 AUTH_METHODS = (
     "client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "tls_client_auth", "none",
@@ -100,6 +100,12 @@ def _credential_options(client: argparse._ArgumentGroup) -> None:
     client.add_argument("--scope", action="append", metavar="SCOPE",
                         help="scope to request; repeat for several")
     client.add_argument("--audience", metavar="AUDIENCE", help="audience parameter (Auth0, Okta...)")
+    client.add_argument("--resource", action="append", metavar="URI",
+                        help=f"resource indicator (RFC 8707); repeat for several (env {ENV_RESOURCE}, "
+                        "space-separated)")
+    client.add_argument("--param", action="append", metavar="NAME=VALUE",
+                        help="extra form field of the token request; repeat for several "
+                        f"(env {ENV_PARAMS}, form-encoded: a=1&b=2)")
 
 
 def _key_options(keys: argparse._ArgumentGroup) -> None:

@@ -12,17 +12,26 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any, Optional, TextIO, Union
 
 ENV_TOKEN_ENDPOINT = "TORNADO_ALF_TOKEN_ENDPOINT"  # noqa: S105 - a variable name
 ENV_CLIENT_ID = "TORNADO_ALF_CLIENT_ID"
 ENV_CLIENT_SECRET = "TORNADO_ALF_CLIENT_SECRET"  # noqa: S105 - a variable name
+ENV_RESOURCE = "TORNADO_ALF_RESOURCE"
+ENV_PARAMS = "TORNADO_ALF_PARAMS"
 
 SECRET_ON_COMMAND_LINE = (
     "warning: --client-secret is visible to other users in the process list; "
     f"prefer --client-secret-file or {ENV_CLIENT_SECRET}"
 )
+
+# Form fields --param may not set: the client writes them, or a flag of their own does.
+_PARAM_FLAGS = {"scope": "--scope", "resource": "--resource", "audience": "--audience"}
+_PARAMS_OF_THE_CLIENT = frozenset({
+    "grant_type", "client_id", "client_secret", "client_assertion", "client_assertion_type",
+})
 
 # Auth methods that need no client secret.
 _SECRETLESS_METHODS = ("none", "private_key_jwt", "tls_client_auth")
@@ -38,7 +47,8 @@ class UsageError(Exception):
 class Credentials:
     """Who the client is and where it gets tokens; ``repr`` never shows the secret or key.
 
-    ``auth_method`` is ``None`` when the user left the choice to the defaults.
+    ``auth_method`` is ``None`` when the user left the choice to the defaults;
+    ``resource`` and ``params`` are the token request's extra form fields.
     """
 
     client_id: str
@@ -48,6 +58,8 @@ class Credentials:
     warnings: tuple[str, ...] = ()
     auth_method: Optional[str] = None
     private_key: Optional[PrivateKey] = None
+    resource: tuple[str, ...] = ()
+    params: Mapping[str, list[str]] = dataclasses.field(default_factory=dict)
 
     def __repr__(self) -> str:
         where = self.issuer or self.token_endpoint
@@ -74,7 +86,50 @@ def credentials(args: argparse.Namespace, environ: Mapping[str, str], stdin: Tex
             f"no client secret: pass --client-secret-file, set {ENV_CLIENT_SECRET}, or use --private-key-file, "
             "--client-cert or --auth-method none"
         )
-    return Credentials(client_id, secret, endpoint, issuer, warnings, method, private_key)
+    return Credentials(
+        client_id, secret, endpoint, issuer, warnings, method, private_key,
+        resource=resources(args, environ), params=params(args, environ),
+    )
+
+
+def resources(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The ``--resource`` flags, else the URIs in ``TORNADO_ALF_RESOURCE`` (space-separated)."""
+    if args.resource:
+        return tuple(args.resource)
+    return tuple(environ.get(ENV_RESOURCE, "").split())
+
+
+def params(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, list[str]]:
+    """The ``--param NAME=VALUE`` flags, else ``TORNADO_ALF_PARAMS`` (form-encoded, ``a=1&b=2``).
+
+    A name given twice is sent twice. Values are never quoted back: one may be a credential.
+
+    :raises UsageError: for a malformed pair, or a field the client or another flag sets.
+    """
+    pairs: list[tuple[str, str]] = []
+    if args.param:
+        for pair in args.param:
+            name, equals, value = pair.partition("=")
+            if not equals or not name:
+                raise UsageError("every --param needs the form NAME=VALUE")
+            pairs.append((name, value))
+    elif environ.get(ENV_PARAMS):
+        try:
+            pairs = urllib.parse.parse_qsl(environ[ENV_PARAMS], keep_blank_values=True, strict_parsing=True)
+        except ValueError:
+            raise UsageError(f"{ENV_PARAMS} must be form-encoded NAME=VALUE pairs joined by &") from None
+    collected: dict[str, list[str]] = {}
+    for name, value in pairs:
+        _check_param_name(name)
+        collected.setdefault(name, []).append(value)
+    return collected
+
+
+def _check_param_name(name: str) -> None:
+    if name in _PARAM_FLAGS:
+        raise UsageError(f"--param {name}=...: use {_PARAM_FLAGS[name]} instead")
+    if name in _PARAMS_OF_THE_CLIENT:
+        raise UsageError(f"--param {name}=...: the client sets {name} itself")
 
 
 def _auth_method(args: argparse.Namespace, secret: Optional[str], has_key: bool) -> Optional[str]:
