@@ -12,9 +12,9 @@ from typing import Any, Optional, Union
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
 from tornado.iostream import StreamClosedError
 
-from ._parse import parse_token_response
 from ._recorder import Recorder
 from ._token import Token
+from ._token_response import parse_token_response
 from .auth.methods import ClientAuthentication, FormFields
 from .errors import TokenError
 from .retry import Retry, Sleep

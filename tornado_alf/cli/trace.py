@@ -21,7 +21,7 @@ from tornado.httpclient import HTTPRequest, HTTPResponse
 from tornado.httputil import HTTPHeaders
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
-from ..errors import HIDDEN, blanked
+from .._redact import HIDDEN, blanked
 
 #: Form and JSON fields whose value is a credential (RFC 6749, RFC 7523, OpenID Connect).
 SECRET_FIELDS = ("access_token", "refresh_token", "id_token", "client_secret", "client_assertion")

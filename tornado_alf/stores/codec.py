@@ -7,8 +7,8 @@ import json
 import math
 from typing import Union
 
-from .._parse import valid_access_token
 from .._token import Token
+from .._token_response import valid_access_token
 from ..auth.methods import FormFields
 
 

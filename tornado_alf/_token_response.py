@@ -10,8 +10,9 @@ from typing import Any, Optional
 
 from tornado.httpclient import HTTPResponse
 
+from ._redact import redacted
 from ._token import Token
-from .errors import TokenError, redacted
+from .errors import TokenError
 
 # RFC 6749 appendix A.12: access-token = 1*VSCHAR. Anything else could split the
 # Authorization header we build from it.
