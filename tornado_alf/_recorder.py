@@ -7,6 +7,7 @@ import logging
 from typing import Any, Callable, Optional
 
 from .hooks import (
+    RETRY_MESSAGE,
     ClientHooks,
     ClientStats,
     ReauthenticationEvent,
@@ -92,6 +93,7 @@ class Recorder:
 
     def retry(self, status: int, retry: int, total: int, wait: float) -> None:
         """An attempt failed with ``status``; retry number ``retry`` follows after ``wait`` seconds."""
+        log.info(RETRY_MESSAGE, self.host, status, retry, total, wait)
         self.retries += 1
         self.retry_wait_seconds += wait
         if "on_retry" in self._hooks:

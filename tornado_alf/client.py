@@ -12,18 +12,16 @@ from typing import Any, Optional, Union
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 from tornado.httputil import HTTPHeaders
 
+from ._arguments import client_parts, token_http_options
 from ._challenge import bearer_challenge
-from ._discovery import credential_methods, discover_token_endpoint
-from ._exchange import ParamValue, TokenEndpoint, form_fields, request_params
+from ._discovery import discover_token_endpoint
 from ._expiry import CachedToken
 from ._manager import TokenManager
-from ._recorder import Recorder
-from ._settings import check_endpoint, expiry_policy, guarded_cache, reauth_status_set, token_http_options
 from ._token import Token
-from .auth.methods import client_authentication
+from ._token_request import ParamValue
+from .auth import credential_methods
 from .hooks import ClientHooks, ClientStats
 from .retry import Retry
-from .stores.codec import token_key_digest
 
 __all__ = ["TornadoClient"]
 
@@ -121,43 +119,25 @@ class TornadoClient:
         store_timeout: float = 1.0,
         hooks: Union[ClientHooks, Any, None] = None,
     ) -> None:
-        check_endpoint(token_endpoint)
-        if not isinstance(client_id, str) or not client_id:
-            raise ValueError("client_id must be a non-empty string")
-        if client_secret is not None and not isinstance(client_secret, str):
-            raise ValueError("client_secret must be a string or None")
-        policy = expiry_policy(expiry_margin, refresh_ahead, max_token_lifetime)
-        options = token_http_options(token_endpoint, http_options)
-        params = request_params(token_request_params, audience=audience, resource=resource)
-        fields = form_fields(scope, params)
-        auth = client_authentication(
-            auth_method,
-            client_id,
-            client_secret,
-            basic_auth_encoding,
-            token_endpoint=token_endpoint,
-            private_key=private_key,
-            private_key_id=private_key_id,
-            assertion_audience=assertion_audience,
-            signing_alg=signing_alg,
-            http_options=options,
+        parts = client_parts(
+            token_endpoint, client_id, client_secret, token_storage=token_storage, token_retry=token_retry,
+            scope=scope, audience=audience, resource=resource, token_request_params=token_request_params,
+            auth_method=auth_method, basic_auth_encoding=basic_auth_encoding, private_key=private_key,
+            private_key_id=private_key_id, assertion_audience=assertion_audience, signing_alg=signing_alg,
+            http_options=http_options, reauth_statuses=reauth_statuses, expiry_margin=expiry_margin,
+            refresh_ahead=refresh_ahead, max_token_lifetime=max_token_lifetime, store_timeout=store_timeout,
+            hooks=hooks,
         )
-        self._reauth_statuses = reauth_status_set(reauth_statuses)
-        self._recorder = recorder = Recorder(hooks, urllib.parse.urlsplit(token_endpoint).netloc)
-        endpoint = TokenEndpoint(
-            token_endpoint, auth, fields, options, Retry.from_setting(token_retry), recorder=recorder
-        )
+        self._reauth_statuses = parts.reauth_statuses
+        self._recorder = parts.recorder
         self._token_endpoint = token_endpoint
-        self._endpoint_host = endpoint.host
+        self._endpoint_host = parts.endpoint.host
         self._http_client = http_client
         self._shared: Optional[tuple[asyncio.AbstractEventLoop, AsyncHTTPClient]] = None
         self._closed = False
         self._tokens = TokenManager(
-            lambda: endpoint.request_token(self._client()),
-            guarded_cache(token_storage, store_timeout),
-            token_key_digest(token_endpoint, client_id, fields),
-            policy,
-            recorder=recorder,
+            lambda: parts.endpoint.request_token(self._client()),
+            parts.cache, parts.key, parts.policy, recorder=parts.recorder,
         )
 
     @classmethod
@@ -192,7 +172,7 @@ class TornadoClient:
         token_endpoint, auth_method = await discover_token_endpoint(
             issuer,
             kwargs.pop("auth_method", None),
-            credential_methods(client_secret, kwargs.get("private_key"), options),
+            credential_methods(client_secret, kwargs.get("private_key"), options.get("client_cert")),
             http_client,
             options,
             allow_insecure_http,

@@ -9,7 +9,7 @@ from typing import Union
 
 from .._token import Token
 from .._token_response import valid_access_token
-from ..auth.methods import FormFields
+from ..auth.base import FormFields
 
 
 def token_key_digest(token_endpoint: str, client_id: str, fields: FormFields) -> str:
