@@ -1,6 +1,8 @@
-"""Every check of `TornadoClient`'s arguments, in one place: each bad value raises, naming the argument.
+"""`TornadoClient`'s arguments, checked in one place and made into the client's parts.
 
-`client_parts` checks them all and builds what the client is made of. Checks that
+Each bad value raises `ValueError` or `TypeError` naming the argument. `client_parts`
+checks them all and builds what the client is made of; `discover_for` reads what
+`TornadoClient.from_issuer` needs from an issuer. Checks that
 need the key material itself (can this key sign?) run when `tornado_alf.auth.jwt`
 imports the key; `Retry` checks its own fields.
 """
@@ -11,11 +13,13 @@ import dataclasses
 import math
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
-from tornado.httpclient import HTTPRequest
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
+from ._discovery import discover_token_endpoint
 from ._expiry import ExpiryPolicy
+from ._manager import TokenManager
 from ._recorder import Recorder
 from ._token_endpoint import TokenEndpoint
 from ._token_request import ParamValue, form_fields
@@ -28,6 +32,7 @@ from .auth import (
     SECRET_METHODS,
     FormFields,
     client_authentication,
+    credential_methods,
 )
 from .retry import Retry
 from .stores.cache import GetSetCache, GuardedCache, TokenCache
@@ -46,14 +51,13 @@ class ClientParts:
     """What a `TornadoClient` is made of, built from checked arguments."""
 
     endpoint: TokenEndpoint
-    cache: Optional[GuardedCache]
-    key: str
-    policy: ExpiryPolicy
+    tokens: TokenManager
     reauth_statuses: frozenset[int]
     recorder: Recorder
 
 
 def client_parts(
+    http_client_of: Callable[[], AsyncHTTPClient],
     token_endpoint: str,
     client_id: str,
     client_secret: Optional[str],
@@ -78,7 +82,10 @@ def client_parts(
     store_timeout: float,
     hooks: Any,
 ) -> ClientParts:
-    """Check every `TornadoClient` argument and build the client's parts; `ValueError` or `TypeError`."""
+    """Check every `TornadoClient` argument and build the client's parts; `ValueError` or `TypeError`.
+
+    :arg http_client_of: gives the HTTP client for each token request, when it starts.
+    """
     check_endpoint(token_endpoint)
     check_client(client_id, client_secret)
     policy = expiry_policy(expiry_margin, refresh_ahead, max_token_lifetime)
@@ -92,13 +99,33 @@ def client_parts(
         private_key=private_key, private_key_id=private_key_id, signing_alg=signing_alg,
     )
     recorder = Recorder(hooks, urllib.parse.urlsplit(token_endpoint).netloc)
-    return ClientParts(
-        TokenEndpoint(token_endpoint, auth, fields, options, Retry.from_setting(token_retry), recorder=recorder),
+    endpoint = TokenEndpoint(token_endpoint, auth, fields, options, Retry.from_setting(token_retry), recorder=recorder)
+    tokens = TokenManager(
+        lambda: endpoint.request_token(http_client_of()),
         guarded_cache(token_storage, store_timeout),
         token_key_digest(token_endpoint, client_id, fields),
         policy,
-        reauth_status_set(reauth_statuses),
-        recorder,
+        recorder=recorder,
+    )
+    return ClientParts(endpoint, tokens, reauth_status_set(reauth_statuses), recorder)
+
+
+async def discover_for(
+    issuer: str, client_secret: Optional[str], allow_insecure_http: bool, kwargs: dict[str, Any]
+) -> tuple[str, str]:
+    """``(token endpoint, auth method)`` from ``issuer``'s metadata, for `TornadoClient.from_issuer`.
+
+    Takes ``auth_method`` out of ``kwargs`` (the other `TornadoClient` arguments); their
+    ``http_client`` and ``http_options`` serve the discovery request too.
+    """
+    options = token_http_options(issuer, kwargs.get("http_options"))
+    return await discover_token_endpoint(
+        issuer,
+        kwargs.pop("auth_method", None),
+        credential_methods(client_secret, kwargs.get("private_key"), options.get("client_cert")),
+        kwargs.get("http_client") or AsyncHTTPClient(),
+        options,
+        allow_insecure_http,
     )
 
 

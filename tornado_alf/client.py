@@ -12,14 +12,11 @@ from typing import Any, Optional, Union
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 from tornado.httputil import HTTPHeaders
 
-from ._arguments import client_parts, token_http_options
+from ._arguments import client_parts, discover_for
 from ._challenge import bearer_challenge
-from ._discovery import discover_token_endpoint
 from ._expiry import CachedToken
-from ._manager import TokenManager
 from ._token import Token
 from ._token_request import ParamValue
-from .auth import credential_methods
 from .hooks import ClientHooks, ClientStats
 from .retry import Retry
 
@@ -87,7 +84,7 @@ class TornadoClient:
         for logs and metrics; its events never hold a secret or a token. `stats`
         counts the same things whether hooks are given or not.
     :raises ValueError: for arguments that cannot work, naming the argument.
-    :raises TypeError: for ``hooks`` without any ``on_*`` method of `ClientHooks`.
+    :raises TypeError: for a value of the wrong type, e.g. ``hooks`` without any ``on_*`` method.
 
     .. versionadded:: 1.0
     """
@@ -119,26 +116,15 @@ class TornadoClient:
         store_timeout: float = 1.0,
         hooks: Union[ClientHooks, Any, None] = None,
     ) -> None:
-        parts = client_parts(
-            token_endpoint, client_id, client_secret, token_storage=token_storage, token_retry=token_retry,
-            scope=scope, audience=audience, resource=resource, token_request_params=token_request_params,
-            auth_method=auth_method, basic_auth_encoding=basic_auth_encoding, private_key=private_key,
-            private_key_id=private_key_id, assertion_audience=assertion_audience, signing_alg=signing_alg,
-            http_options=http_options, reauth_statuses=reauth_statuses, expiry_margin=expiry_margin,
-            refresh_ahead=refresh_ahead, max_token_lifetime=max_token_lifetime, store_timeout=store_timeout,
-            hooks=hooks,
-        )
+        # Every argument but http_client, by name, to the one place that checks them all.
+        parts = client_parts(self._client, **{k: v for k, v in locals().items() if k not in ("self", "http_client")})
         self._reauth_statuses = parts.reauth_statuses
         self._recorder = parts.recorder
-        self._token_endpoint = token_endpoint
-        self._endpoint_host = parts.endpoint.host
+        self._endpoint = parts.endpoint
         self._http_client = http_client
         self._shared: Optional[tuple[asyncio.AbstractEventLoop, AsyncHTTPClient]] = None
         self._closed = False
-        self._tokens = TokenManager(
-            lambda: parts.endpoint.request_token(self._client()),
-            parts.cache, parts.key, parts.policy, recorder=parts.recorder,
-        )
+        self._tokens = parts.tokens
 
     @classmethod
     async def from_issuer(
@@ -152,14 +138,12 @@ class TornadoClient:
     ) -> TornadoClient:
         """A client for the token endpoint that ``issuer`` publishes (RFC 8414).
 
-        Reads ``/.well-known/oauth-authorization-server``, then
-        ``/.well-known/openid-configuration``; the document's ``issuer`` must equal
-        ``issuer`` exactly. ``auth_method``, when given, must be one the server lists in
-        ``token_endpoint_auth_methods_supported``; otherwise the first listed one the
-        credentials allow is used: ``private_key_jwt`` with a ``private_key``, else
-        ``client_secret_basic``, ``client_secret_post``, ``client_secret_jwt`` with a
-        secret, else ``tls_client_auth`` with a client certificate, else ``none``.
-        ``http_client`` and ``http_options`` serve the discovery request too.
+        Reads ``/.well-known/oauth-authorization-server``, then ``/.well-known/openid-configuration``;
+        the document's ``issuer`` must equal ``issuer`` exactly. ``auth_method``, when given, must be
+        listed in ``token_endpoint_auth_methods_supported``; else the first listed one the credentials
+        allow: ``private_key_jwt`` with a ``private_key``, else ``client_secret_basic``,
+        ``client_secret_post``, ``client_secret_jwt`` with a secret, else ``tls_client_auth`` with a
+        client certificate, else ``none``. ``http_client`` and ``http_options`` serve discovery too.
 
         :arg bool allow_insecure_http: accept an ``http://`` issuer and token endpoint,
             for local testing only.
@@ -167,16 +151,7 @@ class TornadoClient:
         :raises TokenError: when the metadata cannot be read or is unusable.
         :raises ValueError: for an unusable issuer or auth method, naming the argument.
         """
-        options = token_http_options(issuer, kwargs.get("http_options"))
-        http_client = kwargs.get("http_client") or AsyncHTTPClient()
-        token_endpoint, auth_method = await discover_token_endpoint(
-            issuer,
-            kwargs.pop("auth_method", None),
-            credential_methods(client_secret, kwargs.get("private_key"), options.get("client_cert")),
-            http_client,
-            options,
-            allow_insecure_http,
-        )
+        token_endpoint, auth_method = await discover_for(issuer, client_secret, allow_insecure_http, kwargs)
         return cls(token_endpoint, client_id, client_secret, auth_method=auth_method, **kwargs)
 
     async def fetch(
@@ -222,7 +197,7 @@ class TornadoClient:
     @property
     def token_endpoint(self) -> str:
         """The token endpoint URL this client obtains its tokens from."""
-        return self._token_endpoint
+        return self._endpoint.url
 
     async def get_token(self) -> Token:
         """The token `fetch` would send now: the cached one, or a new one from the endpoint.
@@ -280,7 +255,7 @@ class TornadoClient:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else repr(self._tokens)
-        return f"<TornadoClient for {self._endpoint_host}: {state}>"
+        return f"<TornadoClient for {self._endpoint.host}: {state}>"
 
 
 def _outgoing(request: Union[str, HTTPRequest], headers: Any, kwargs: dict[str, Any]) -> HTTPRequest:
