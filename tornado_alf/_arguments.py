@@ -1,27 +1,22 @@
-"""`TornadoClient`'s arguments, checked in one place and made into the client's parts.
+"""Every check of `TornadoClient`'s arguments, in one place: a bad value raises, naming the argument.
 
-Each bad value raises `ValueError` or `TypeError` naming the argument. `client_parts`
-checks them all and builds what the client is made of; `discover_for` reads what
-`TornadoClient.from_issuer` needs from an issuer. Checks that
-need the key material itself (can this key sign?) run when `tornado_alf.auth.jwt`
-imports the key; `Retry` checks its own fields.
+`ValueError` for a value that cannot work, `TypeError` for one of the wrong type. Each
+function returns the value in the shape the client works with. What needs the key
+material itself (can this key sign?) is checked as `tornado_alf.auth.jwt` imports the
+key; `Retry` checks its own fields. `tornado_alf._assembly` calls them all.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any, Callable, Optional, Union
 
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.httpclient import HTTPRequest
 
-from ._discovery import discover_token_endpoint
 from ._expiry import ExpiryPolicy
-from ._manager import TokenManager
-from ._recorder import Recorder
-from ._token_endpoint import TokenEndpoint
+from ._recorder import HOOK_NAMES
 from ._token_request import ParamValue, form_fields
 from .auth import (
     AUTH_METHODS,
@@ -31,12 +26,9 @@ from .auth import (
     SECRET_ALGS,
     SECRET_METHODS,
     FormFields,
-    client_authentication,
-    credential_methods,
 )
-from .retry import Retry
+from .hooks import ClientHooks
 from .stores.cache import GetSetCache, GuardedCache, TokenCache
-from .stores.codec import token_key_digest
 
 # Options the token request sets itself: a POST with our body that never follows redirects.
 _RESERVED_HTTP_OPTIONS = frozenset({"url", "method", "body", "body_producer", "follow_redirects"})
@@ -44,89 +36,6 @@ _RESERVED_HTTP_OPTIONS = frozenset({"url", "method", "body", "body_producer", "f
 #: Deadlines of every token request unless ``http_options`` sets them. Explicit, so that an
 #: ``AsyncHTTPClient`` whose defaults say 0 (no timeout) cannot leave every waiter hanging.
 TOKEN_REQUEST_TIMEOUTS = {"connect_timeout": 20.0, "request_timeout": 20.0}
-
-
-@dataclasses.dataclass(frozen=True)
-class ClientParts:
-    """What a `TornadoClient` is made of, built from checked arguments."""
-
-    endpoint: TokenEndpoint
-    tokens: TokenManager
-    reauth_statuses: frozenset[int]
-    recorder: Recorder
-
-
-def client_parts(
-    http_client_of: Callable[[], AsyncHTTPClient],
-    token_endpoint: str,
-    client_id: str,
-    client_secret: Optional[str],
-    *,
-    token_storage: Any,
-    token_retry: Any,
-    scope: Union[str, Iterable[str], None],
-    audience: Optional[str],
-    resource: Union[str, Iterable[str], None],
-    token_request_params: Optional[Mapping[str, ParamValue]],
-    auth_method: str,
-    basic_auth_encoding: str,
-    private_key: Any,
-    private_key_id: Optional[str],
-    assertion_audience: Optional[str],
-    signing_alg: Optional[str],
-    http_options: Optional[Mapping[str, Any]],
-    reauth_statuses: Iterable[int],
-    expiry_margin: float,
-    refresh_ahead: Optional[float],
-    max_token_lifetime: Optional[float],
-    store_timeout: float,
-    hooks: Any,
-) -> ClientParts:
-    """Check every `TornadoClient` argument and build the client's parts; `ValueError` or `TypeError`.
-
-    :arg http_client_of: gives the HTTP client for each token request, when it starts.
-    """
-    check_endpoint(token_endpoint)
-    check_client(client_id, client_secret)
-    policy = expiry_policy(expiry_margin, refresh_ahead, max_token_lifetime)
-    options = token_http_options(token_endpoint, http_options)
-    fields = token_request_fields(scope, token_request_params, audience=audience, resource=resource)
-    check_auth(auth_method, client_secret, basic_auth_encoding, options, private_key=private_key,
-               private_key_id=private_key_id, assertion_audience=assertion_audience, signing_alg=signing_alg)
-    auth = client_authentication(
-        auth_method, client_id, client_secret, basic_auth_encoding,
-        assertion_audience=token_endpoint if assertion_audience is None else assertion_audience,
-        private_key=private_key, private_key_id=private_key_id, signing_alg=signing_alg,
-    )
-    recorder = Recorder(hooks, urllib.parse.urlsplit(token_endpoint).netloc)
-    endpoint = TokenEndpoint(token_endpoint, auth, fields, options, Retry.from_setting(token_retry), recorder=recorder)
-    tokens = TokenManager(
-        lambda: endpoint.request_token(http_client_of()),
-        guarded_cache(token_storage, store_timeout),
-        token_key_digest(token_endpoint, client_id, fields),
-        policy,
-        recorder=recorder,
-    )
-    return ClientParts(endpoint, tokens, reauth_status_set(reauth_statuses), recorder)
-
-
-async def discover_for(
-    issuer: str, client_secret: Optional[str], allow_insecure_http: bool, kwargs: dict[str, Any]
-) -> tuple[str, str]:
-    """``(token endpoint, auth method)`` from ``issuer``'s metadata, for `TornadoClient.from_issuer`.
-
-    Takes ``auth_method`` out of ``kwargs`` (the other `TornadoClient` arguments); their
-    ``http_client`` and ``http_options`` serve the discovery request too.
-    """
-    options = token_http_options(issuer, kwargs.get("http_options"))
-    return await discover_token_endpoint(
-        issuer,
-        kwargs.pop("auth_method", None),
-        credential_methods(client_secret, kwargs.get("private_key"), options.get("client_cert")),
-        kwargs.get("http_client") or AsyncHTTPClient(),
-        options,
-        allow_insecure_http,
-    )
 
 
 def check_endpoint(token_endpoint: object) -> None:
@@ -154,23 +63,26 @@ def token_request_fields(
     """The form fields: ``scope``, then ``token_request_params`` plus the named ones (``audience``...)."""
     params: dict[str, ParamValue] = {}
     for name, value in (token_request_params or {}).items():
-        values = [value] if isinstance(value, str) else list(value)
-        if not isinstance(name, str) or not all(isinstance(item, str) for item in values):
+        if not isinstance(name, str):
             raise TypeError("token_request_params must map str to str or to an iterable of str")
-        params[name] = values
+        params[name] = _strings(value, "token_request_params must map str to str or to an iterable of str")
     for name, given in named.items():
-        if given is None:
-            continue
-        if name in params:
+        if given is not None and name in params:
             raise ValueError(f"{name} is given both as an argument and in token_request_params")
-        values = [given] if isinstance(given, str) else list(given)
-        if not all(isinstance(item, str) for item in values):
-            raise TypeError(f"{name} must be a str or an iterable of str")
-        params[name] = values
-    scopes = None if scope is None else [scope] if isinstance(scope, str) else list(scope)
-    if scopes is not None and not all(isinstance(item, str) for item in scopes):
-        raise TypeError("scope must be a str or an iterable of str")
+        if given is not None:
+            params[name] = _strings(given, f"{name} must be a str or an iterable of str")
+    scopes = None if scope is None else _strings(scope, "scope must be a str or an iterable of str")
     return form_fields(scopes, params)
+
+
+def _strings(value: ParamValue, message: str) -> list[str]:
+    try:
+        values = [value] if isinstance(value, str) else list(value)
+    except TypeError:
+        raise TypeError(message) from None
+    if not all(isinstance(item, str) for item in values):
+        raise TypeError(message)
+    return values
 
 
 def check_auth(
@@ -274,3 +186,29 @@ def guarded_cache(token_storage: Any, store_timeout: float) -> Optional[GuardedC
     else:
         cache = GetSetCache(token_storage)
     return GuardedCache(cache, store_timeout)
+
+
+def hook_methods(hooks: Any) -> dict[str, Callable[[Any], None]]:
+    """The ``on_*`` methods of ``hooks`` worth calling: present, and not `ClientHooks`' no-ops.
+
+    :raises TypeError: if ``hooks`` has none of them, or one that cannot be called.
+    """
+    if hooks is None:
+        return {}
+    methods = {}
+    found = False
+    for name in HOOK_NAMES:
+        method = getattr(hooks, name, None)
+        if method is None:
+            continue
+        found = True
+        if not callable(method):
+            raise TypeError(f"hooks.{name} must be callable, not {type(method).__name__}")
+        if getattr(method, "__func__", None) is not getattr(ClientHooks, name):
+            methods[name] = method
+    if not found:
+        raise TypeError(
+            "hooks must be a tornado_alf.ClientHooks or have some of its methods "
+            f"({', '.join(HOOK_NAMES)}), not {type(hooks).__name__}"
+        )
+    return methods

@@ -12,7 +12,7 @@ from typing import Any, Optional, Union
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 from tornado.httputil import HTTPHeaders
 
-from ._arguments import client_parts, discover_for
+from ._assembly import client_parts, discover_for
 from ._challenge import bearer_challenge
 from ._expiry import CachedToken
 from ._token import Token
@@ -116,7 +116,7 @@ class TornadoClient:
         store_timeout: float = 1.0,
         hooks: Union[ClientHooks, Any, None] = None,
     ) -> None:
-        # Every argument but http_client, by name, to the one place that checks them all.
+        # Every argument but http_client, by name, to be checked (_arguments) and built into parts.
         parts = client_parts(self._client, **{k: v for k, v in locals().items() if k not in ("self", "http_client")})
         self._reauth_statuses = parts.reauth_statuses
         self._recorder = parts.recorder
