@@ -27,8 +27,8 @@ from tornado.httputil import HTTPHeaders
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
 from tornado_alf import TokenError, TornadoClient
-from tornado_alf._parse import parse_expires_in, parse_token_response
 from tornado_alf._token import Token
+from tornado_alf._token_response import parse_expires_in, parse_token_response
 from tornado_alf.retry import parse_retry_after
 from tornado_alf.stores.codec import decode_token, encode_token
 from tornado_alf.testing import AuthServer

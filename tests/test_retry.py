@@ -16,8 +16,9 @@ from tests.conftest import CLIENT_ID, CLIENT_SECRET
 from tests.doubles import client_for
 from tests.faultkit import FAST, RawServer, reply, token_error
 from tornado_alf import Retry, TokenError, TornadoClient
-from tornado_alf._exchange import TokenEndpoint, form_fields
-from tornado_alf.auth.methods import ClientSecretBasic
+from tornado_alf._token_endpoint import TokenEndpoint
+from tornado_alf._token_request import form_fields
+from tornado_alf.auth.plain import ClientSecretBasic
 from tornado_alf.retry import parse_retry_after
 from tornado_alf.testing import AuthServer
 

@@ -12,8 +12,8 @@ import pytest
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
 from tests.doubles import AsyncStore, BrokenStore, DictStore, GetSetStore, SlowStore, client_for
 from tornado_alf import MemoryTokenStore, TornadoClient
-from tornado_alf._exchange import form_fields
 from tornado_alf._token import Token
+from tornado_alf._token_request import form_fields
 from tornado_alf.stores.codec import decode_token, encode_token, token_key_digest
 from tornado_alf.testing import AuthServer
 

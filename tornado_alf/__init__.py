@@ -1,4 +1,11 @@
-"""tornado-alf: an OAuth 2.0 client-credentials client for Tornado."""
+"""tornado-alf: an OAuth 2.0 client-credentials client for Tornado.
+
+The public names are re-exported here (``__all__``). Inside, layers point one way:
+``cli/`` uses the public API; `TornadoClient` (``client.py``) is built by ``_assembly``
+from the core (``_manager``, ``_token_endpoint``, ...), which uses ``auth/`` and
+``stores/``; values and errors sit at the bottom. docs/architecture.rst has the map;
+``.importlinter`` checks it.
+"""
 
 from __future__ import annotations
 

@@ -15,9 +15,9 @@ from typing import Any, Optional
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 
-from ._exchange import send
-from .auth.methods import SECRET_METHODS
+from ._network import send
 from .errors import TokenError
+from .retry import NETWORK_FAILURE
 
 log = logging.getLogger("tornado_alf")
 
@@ -134,8 +134,8 @@ async def discover(
     host = parts.netloc
     for url in metadata_urls(issuer):
         response = await _get(http_client, url, http_options)
-        if response.code == 599:
-            raise TokenError(599, f"could not reach {host} for its metadata: {response.error}")
+        if response.code == NETWORK_FAILURE:
+            raise TokenError(NETWORK_FAILURE, f"could not reach {host} for its metadata: {response.error}")
         if response.code == 200:
             try:
                 return parse_metadata(response.body, issuer, allow_insecure_http)
@@ -144,19 +144,6 @@ async def discover(
         log.debug("no metadata at %s (%d)", url, response.code)
     # The last answer stands for all: metadata_urls() is never empty.
     raise TokenError(response.code, f"{host} serves no authorization server metadata", response)
-
-
-def credential_methods(
-    client_secret: Optional[str], private_key: object, http_options: Mapping[str, Any]
-) -> tuple[str, ...]:
-    """The auth methods the given credentials allow, best first (for ``from_issuer``)."""
-    if private_key is not None:
-        return ("private_key_jwt",)
-    if client_secret:
-        return SECRET_METHODS
-    if http_options.get("client_cert"):
-        return ("tls_client_auth",)
-    return ("none",)
 
 
 async def discover_token_endpoint(

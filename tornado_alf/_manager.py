@@ -14,6 +14,7 @@ from ._expiry import CachedToken, ExpiryPolicy
 from ._recorder import Recorder
 from ._token import Token
 from .errors import TokenError
+from .retry import NETWORK_FAILURE
 from .stores.cache import GuardedCache
 
 log = logging.getLogger("tornado_alf")
@@ -80,7 +81,7 @@ class TokenManager:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
             if self._closed and task.cancelled():
-                raise TokenError(599, "the client was closed while the token was being fetched") from None
+                raise TokenError(NETWORK_FAILURE, "the client was closed while the token was being fetched") from None
             raise
 
     async def replace(self, rejected: CachedToken) -> CachedToken:

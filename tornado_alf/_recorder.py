@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Mapping
 from typing import Any, Callable, Optional
 
 from .hooks import (
-    ClientHooks,
+    RETRY_MESSAGE,
     ClientStats,
     ReauthenticationEvent,
     RefreshAheadEvent,
@@ -21,37 +22,13 @@ HOOK_NAMES = ("on_token_request", "on_retry", "on_reauthentication", "on_refresh
 COUNTERS = tuple(field.name for field in dataclasses.fields(ClientStats))
 
 
-def hook_methods(hooks: Any) -> dict[str, Callable[[Any], None]]:
-    """The ``on_*`` methods of ``hooks`` worth calling: present, and not `ClientHooks`' no-ops.
-
-    :raises TypeError: if ``hooks`` has none of them, or one that cannot be called.
-    """
-    if hooks is None:
-        return {}
-    methods = {}
-    found = False
-    for name in HOOK_NAMES:
-        method = getattr(hooks, name, None)
-        if method is None:
-            continue
-        found = True
-        if not callable(method):
-            raise TypeError(f"hooks.{name} must be callable, not {type(method).__name__}")
-        if getattr(method, "__func__", None) is not getattr(ClientHooks, name):
-            methods[name] = method
-    if not found:
-        raise TypeError(
-            "hooks must be a tornado_alf.ClientHooks or have some of its methods "
-            f"({', '.join(HOOK_NAMES)}), not {type(hooks).__name__}"
-        )
-    return methods
-
-
 class Recorder:
     """The counters of `ClientStats`, kept mutable here; events go to the hooks that want them.
 
     The hot path only increments an attribute (``cache_hits``); events are built
     for rare things only, and only when a hook listens.
+
+    :arg hooks: the user's hook methods worth calling, by name (``_arguments.hook_methods``).
     """
 
     __slots__ = (*COUNTERS, "host", "_hooks", "_failed")
@@ -70,12 +47,12 @@ class Recorder:
     refresh_ahead_ok: int
     refresh_ahead_failed: int
 
-    def __init__(self, hooks: Any = None, host: str = "") -> None:
+    def __init__(self, hooks: Optional[Mapping[str, Callable[[Any], None]]] = None, host: str = "") -> None:
         for name in COUNTERS:
             setattr(self, name, 0)
         self.retry_wait_seconds = 0.0
         self.host = host
-        self._hooks = hook_methods(hooks)
+        self._hooks = dict(hooks or {})
         self._failed: set[str] = set()
 
     def snapshot(self) -> ClientStats:
@@ -92,6 +69,7 @@ class Recorder:
 
     def retry(self, status: int, retry: int, total: int, wait: float) -> None:
         """An attempt failed with ``status``; retry number ``retry`` follows after ``wait`` seconds."""
+        log.info(RETRY_MESSAGE, self.host, status, retry, total, wait)
         self.retries += 1
         self.retry_wait_seconds += wait
         if "on_retry" in self._hooks:

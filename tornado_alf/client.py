@@ -12,18 +12,13 @@ from typing import Any, Optional, Union
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 from tornado.httputil import HTTPHeaders
 
+from ._assembly import client_parts, discover_for
 from ._challenge import bearer_challenge
-from ._discovery import credential_methods, discover_token_endpoint
-from ._exchange import ParamValue, TokenEndpoint, form_fields, request_params
 from ._expiry import CachedToken
-from ._manager import TokenManager
-from ._recorder import Recorder
-from ._settings import check_endpoint, expiry_policy, guarded_cache, reauth_status_set, token_http_options
 from ._token import Token
-from .auth.methods import client_authentication
+from ._token_request import ParamValue
 from .hooks import ClientHooks, ClientStats
 from .retry import Retry
-from .stores.codec import token_key_digest
 
 __all__ = ["TornadoClient"]
 
@@ -89,7 +84,7 @@ class TornadoClient:
         for logs and metrics; its events never hold a secret or a token. `stats`
         counts the same things whether hooks are given or not.
     :raises ValueError: for arguments that cannot work, naming the argument.
-    :raises TypeError: for ``hooks`` without any ``on_*`` method of `ClientHooks`.
+    :raises TypeError: for a value of the wrong type, e.g. ``hooks`` without any ``on_*`` method.
 
     .. versionadded:: 1.0
     """
@@ -121,44 +116,15 @@ class TornadoClient:
         store_timeout: float = 1.0,
         hooks: Union[ClientHooks, Any, None] = None,
     ) -> None:
-        check_endpoint(token_endpoint)
-        if not isinstance(client_id, str) or not client_id:
-            raise ValueError("client_id must be a non-empty string")
-        if client_secret is not None and not isinstance(client_secret, str):
-            raise ValueError("client_secret must be a string or None")
-        policy = expiry_policy(expiry_margin, refresh_ahead, max_token_lifetime)
-        options = token_http_options(token_endpoint, http_options)
-        params = request_params(token_request_params, audience=audience, resource=resource)
-        fields = form_fields(scope, params)
-        auth = client_authentication(
-            auth_method,
-            client_id,
-            client_secret,
-            basic_auth_encoding,
-            token_endpoint=token_endpoint,
-            private_key=private_key,
-            private_key_id=private_key_id,
-            assertion_audience=assertion_audience,
-            signing_alg=signing_alg,
-            http_options=options,
-        )
-        self._reauth_statuses = reauth_status_set(reauth_statuses)
-        self._recorder = recorder = Recorder(hooks, urllib.parse.urlsplit(token_endpoint).netloc)
-        endpoint = TokenEndpoint(
-            token_endpoint, auth, fields, options, Retry.from_setting(token_retry), recorder=recorder
-        )
-        self._token_endpoint = token_endpoint
-        self._endpoint_host = endpoint.host
+        # Every argument but http_client, by name, to be checked (_arguments) and built into parts.
+        parts = client_parts(self._client, **{k: v for k, v in locals().items() if k not in ("self", "http_client")})
+        self._reauth_statuses = parts.reauth_statuses
+        self._recorder = parts.recorder
+        self._endpoint = parts.endpoint
         self._http_client = http_client
         self._shared: Optional[tuple[asyncio.AbstractEventLoop, AsyncHTTPClient]] = None
         self._closed = False
-        self._tokens = TokenManager(
-            lambda: endpoint.request_token(self._client()),
-            guarded_cache(token_storage, store_timeout),
-            token_key_digest(token_endpoint, client_id, fields),
-            policy,
-            recorder=recorder,
-        )
+        self._tokens = parts.tokens
 
     @classmethod
     async def from_issuer(
@@ -172,15 +138,12 @@ class TornadoClient:
     ) -> TornadoClient:
         """A client for the token endpoint that ``issuer`` publishes (RFC 8414).
 
-        Reads ``/.well-known/oauth-authorization-server``, then
-        ``/.well-known/openid-configuration``; the document's ``issuer`` must equal
-        ``issuer`` exactly. ``auth_method``, when given, is used even if the server does
-        not list it in ``token_endpoint_auth_methods_supported`` (some list less than they
-        accept), with one WARNING; otherwise the first listed one the credentials allow
-        is used: ``private_key_jwt`` with a ``private_key``, else
-        ``client_secret_basic``, ``client_secret_post``, ``client_secret_jwt`` with a
-        secret, else ``tls_client_auth`` with a client certificate, else ``none``.
-        ``http_client`` and ``http_options`` serve the discovery request too.
+        Reads ``/.well-known/oauth-authorization-server``, then ``/.well-known/openid-configuration``;
+        the document's ``issuer`` must equal ``issuer`` exactly. An explicit ``auth_method`` is used even
+        if ``token_endpoint_auth_methods_supported`` lacks it, with one WARNING; else the first listed one
+        the credentials allow: ``private_key_jwt`` with a ``private_key``, else ``client_secret_basic``,
+        ``client_secret_post``, ``client_secret_jwt`` with a secret, else ``tls_client_auth`` with a
+        client certificate, else ``none``. ``http_client`` and ``http_options`` serve discovery too.
 
         :arg bool allow_insecure_http: accept an ``http://`` issuer and token endpoint,
             for local testing only.
@@ -189,16 +152,7 @@ class TornadoClient:
         :raises ValueError: for an unusable issuer, or when no ``auth_method`` is given and
             the server lists none the credentials allow.
         """
-        options = token_http_options(issuer, kwargs.get("http_options"))
-        http_client = kwargs.get("http_client") or AsyncHTTPClient()
-        token_endpoint, auth_method = await discover_token_endpoint(
-            issuer,
-            kwargs.pop("auth_method", None),
-            credential_methods(client_secret, kwargs.get("private_key"), options),
-            http_client,
-            options,
-            allow_insecure_http,
-        )
+        token_endpoint, auth_method = await discover_for(issuer, client_secret, allow_insecure_http, kwargs)
         return cls(token_endpoint, client_id, client_secret, auth_method=auth_method, **kwargs)
 
     async def fetch(
@@ -244,7 +198,7 @@ class TornadoClient:
     @property
     def token_endpoint(self) -> str:
         """The token endpoint URL this client obtains its tokens from."""
-        return self._token_endpoint
+        return self._endpoint.url
 
     async def get_token(self) -> Token:
         """The token `fetch` would send now: the cached one, or a new one from the endpoint.
@@ -302,7 +256,7 @@ class TornadoClient:
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else repr(self._tokens)
-        return f"<TornadoClient for {self._endpoint_host}: {state}>"
+        return f"<TornadoClient for {self._endpoint.host}: {state}>"
 
 
 def _outgoing(request: Union[str, HTTPRequest], headers: Any, kwargs: dict[str, Any]) -> HTTPRequest:

@@ -2,48 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Optional
 
 from tornado.httpclient import HTTPClientError, HTTPResponse
+
+from ._redact import fold
 
 __all__ = ["TokenError"]
 
 _MAX_DETAIL = 200
 
 
-def _fold(text: str) -> str:
-    return " ".join(text.split())
-
-
-#: What stands in for a secret or a token wherever one would have shown.
-HIDDEN = "[hidden]"
-
-
-def blanked(text: str, hide: Collection[str]) -> str:
-    """``text`` with every non-empty string of ``hide`` replaced by `HIDDEN`.
-
-    Longest first, so that a secret containing a shorter one is hidden whole.
-    """
-    for needle in sorted(set(hide) - {""}, key=len, reverse=True):
-        text = text.replace(needle, HIDDEN)
-    return text
-
-
-def redacted(text: str, hide: Collection[str]) -> str:
-    """``text`` on one line with every string of ``hide`` replaced by ``[hidden]``.
-
-    Applied to server-supplied text before `TokenError` cuts it short, so that a
-    secret the server quoted back cannot survive in part past the cut.
-    """
-    return blanked(_fold(text), {_fold(needle) for needle in hide})
-
-
 def _one_line(text: Optional[str]) -> Optional[str]:
     """Fold server-supplied text onto one bounded line (it ends up in logs)."""
     if text is None:
         return None
-    folded = _fold(text)
+    folded = fold(text)
     if len(folded) > _MAX_DETAIL:
         folded = folded[: _MAX_DETAIL - 3] + "..."
     return folded
@@ -53,7 +27,9 @@ class TokenError(HTTPClientError):
     """No usable access token could be obtained; the resource request was not sent.
 
     A subclass of `tornado.httpclient.HTTPClientError`, so ``except HTTPClientError``
-    handles it too.
+    handles it too. ``str(err)`` is one line without secrets, and ``err.args`` is
+    ``(code, str(err))``: values the endpoint quoted back read ``[hidden]`` in both;
+    only ``response`` holds the raw answer.
 
     :arg int code: the token endpoint's status; also for a 2xx whose body was unusable,
         and ``599`` when the endpoint could not be reached.
@@ -80,6 +56,9 @@ class TokenError(HTTPClientError):
         self.error_description = _one_line(error_description)
         self.error_uri = _one_line(error_uri)
         super().__init__(code, _one_line(message), response)
+        # Error trackers and structured loggers record args: the one line, never the
+        # response whose body may quote a credential back (it stays in .response).
+        self.args = (code, str(self))
 
     def __str__(self) -> str:
         text = f"token request failed ({self.code}): {self.message}"

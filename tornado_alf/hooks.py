@@ -25,6 +25,9 @@ __all__ = [
     "TokenRequestEvent",
 ]
 
+#: The one line a retry is logged with, by the client itself on the ``tornado_alf`` logger.
+RETRY_MESSAGE = "token request to %s answered %d: retry %d of %d in %.3f s"
+
 
 @dataclasses.dataclass(frozen=True)
 class ClientStats:
@@ -163,6 +166,8 @@ class LoggingHooks(ClientHooks):
 
     Failures, retries and re-authentications at INFO, successes at DEBUG.
     A line names only the fields of the event: hosts, statuses, counts, durations.
+    The client logs each retry on ``tornado_alf`` itself, so `on_retry` adds its
+    line only on another logger: a retry is logged once per logger.
 
     :arg logger: where to log; default ``logging.getLogger("tornado_alf")``.
     """
@@ -180,9 +185,9 @@ class LoggingHooks(ClientHooks):
         )
 
     def on_retry(self, event: RetryEvent) -> None:
-        """Log a retry about to be made."""
-        self.logger.info("token request to %s answered %d: retry %d of %d in %.3f s",
-                         event.host, event.status, event.retry, event.total, event.wait)
+        """Log a retry about to be made, unless on ``tornado_alf``, where the client logs it already."""
+        if self.logger is not logging.getLogger("tornado_alf"):
+            self.logger.info(RETRY_MESSAGE, event.host, event.status, event.retry, event.total, event.wait)
 
     def on_reauthentication(self, event: ReauthenticationEvent) -> None:
         """Log a re-authentication."""

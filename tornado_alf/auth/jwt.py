@@ -2,7 +2,7 @@
 
 Signing is joserfc's job, installed with the ``tornado-alf[jwt]`` extra; this module
 only decides what goes into each assertion. It is imported only when a JWT auth method
-is chosen (see `tornado_alf.auth.methods`), so the core works without joserfc.
+is chosen (see `tornado_alf.auth`), so the core works without joserfc.
 """
 
 from __future__ import annotations
@@ -10,22 +10,18 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Mapping
-from typing import Any, Callable, Optional, Union
+from typing import Callable, Optional, Union
 
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, Key, OctKey, RSAKey
 
-from .methods import FormFields, spellings
-
-PrivateKey = Union[str, bytes, Mapping[str, Any]]
+from .base import KEY_ALGS, FormFields, PrivateKey, spellings
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 # Long enough for a slow network and a little clock skew, short enough that a
 # captured assertion is soon worthless (servers also refuse a replayed jti).
 ASSERTION_LIFETIME = 60
-SECRET_ALGS = ("HS256",)
-KEY_ALGS = ("RS256", "PS256", "ES256")
 _KEY_TYPES = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC"}
 _KEY_CLASSES: dict[str, Union[type[RSAKey], type[ECKey]]] = {"RSA": RSAKey, "EC": ECKey}
 
@@ -98,20 +94,15 @@ class JwtAssertion:
 def client_secret_jwt(
     client_id: str, client_secret: str, audience: str, alg: Optional[str] = None
 ) -> JwtAssertion:
-    """``client_secret_jwt``: an HMAC assertion keyed with the client secret."""
+    """``client_secret_jwt``: an HMAC assertion keyed with the client secret (non-empty)."""
     alg = alg or "HS256"
-    if alg not in SECRET_ALGS:
-        raise ValueError(f"signing_alg for client_secret_jwt must be one of {SECRET_ALGS}, not {alg!r}")
-    if not client_secret:
-        # RFC 6749 sec. 2.3.1 allows an empty secret; an HMAC key cannot be empty.
-        raise ValueError("client_secret must be a non-empty string for auth_method='client_secret_jwt'")
     key = OctKey.import_key(client_secret)
     return _checked(JwtAssertion(client_id, audience, key, alg, hide=spellings(client_secret)), "client_secret")
 
 
 def private_key_jwt(
     client_id: str,
-    private_key: Optional[PrivateKey],
+    private_key: PrivateKey,
     audience: str,
     alg: Optional[str] = None,
     kid: Optional[str] = None,
@@ -122,10 +113,6 @@ def private_key_jwt(
     the JWK's ``alg``, else RS256 for an RSA key and ES256 for an EC key. ``kid``
     defaults to the JWK's ``kid``; a PEM key has none unless one is given.
     """
-    if private_key is None:
-        raise ValueError("private_key is required for auth_method='private_key_jwt'")
-    if not isinstance(private_key, (str, bytes, Mapping)):
-        raise TypeError("private_key must be a PEM str/bytes or a JWK mapping")
     key = _import_key(private_key, alg)
     alg = alg or _default_alg(private_key, key.key_type)
     if alg not in KEY_ALGS:

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Sequence
 from typing import Callable, Optional
 
 from ..errors import TokenError
+from ..retry import NETWORK_FAILURE
 from .commands import ResourceError, ResourceUnreachable, Streams, run_fetch, run_token
 from .demo import run_demo
 from .output import WarningLines, error_line, token_error_line
@@ -100,7 +101,7 @@ async def _awaited(run: Callable[[], Awaitable[None]]) -> None:
 def classify(exc: Exception) -> tuple[int, str]:
     """The exit status and the line to print for ``exc``."""
     if isinstance(exc, TokenError):
-        return (EXIT_NETWORK if exc.code == 599 else EXIT_TOKEN), token_error_line(exc)
+        return (EXIT_NETWORK if exc.code == NETWORK_FAILURE else EXIT_TOKEN), token_error_line(exc)
     if isinstance(exc, ResourceError):
         return EXIT_RESOURCE, str(exc)
     if isinstance(exc, ResourceUnreachable):

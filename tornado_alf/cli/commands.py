@@ -12,8 +12,8 @@ from typing import Any, BinaryIO, Optional, TextIO
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPResponse
 from tornado.httputil import HTTPHeaders
-from tornado.iostream import StreamClosedError
 
+from .._network import NETWORK_ERRORS, is_network_failure
 from ..client import TornadoClient
 from ..errors import TokenError
 from .output import token_json, token_text, write_response
@@ -87,12 +87,11 @@ async def run_fetch(creds: Credentials, args: argparse.Namespace, masker: Masker
 async def _send(client: TornadoClient, url: str, request: dict[str, Any]) -> HTTPResponse:
     try:
         return await client.fetch(url, raise_error=False, **request)
-    except HTTPClientError as exc:
-        if exc.code != 599 or isinstance(exc, TokenError):
+    except NETWORK_ERRORS as exc:  # Tornado raises these even with raise_error=False
+        if isinstance(exc, TokenError) or not is_network_failure(exc):
             raise
-        raise ResourceUnreachable(f"could not reach the resource: {exc.message}") from None
-    except (OSError, StreamClosedError) as exc:  # Tornado raises these as they are
-        raise ResourceUnreachable(f"could not reach the resource: {exc}") from None
+        reason = exc.message if isinstance(exc, HTTPClientError) else str(exc)
+        raise ResourceUnreachable(f"could not reach the resource: {reason}") from None
 
 
 def _request_options(args: argparse.Namespace, stdin: TextIO) -> dict[str, Any]:

@@ -10,8 +10,9 @@ from typing import Any, BinaryIO, Callable, Optional, TextIO
 
 from tornado.httpclient import HTTPResponse
 
-from .._token import Token
+from .. import Token
 from ..errors import TokenError
+from ..retry import NETWORK_FAILURE
 
 PROG = "tornado-alf"
 
@@ -62,7 +63,7 @@ def write_response(stream: BinaryIO, response: HTTPResponse, include_headers: bo
 
 def token_error_line(error: TokenError) -> str:
     """One line for a `TokenError`: the OAuth error code and description when sent."""
-    if error.code == 599:
+    if error.code == NETWORK_FAILURE:
         return error.message or "could not reach the token endpoint"
     if error.error:
         whom = "the client" if error.error in ("invalid_client", "unauthorized_client") else "the request"

@@ -6,11 +6,8 @@ import argparse
 from typing import TYPE_CHECKING
 
 from .. import __version__
+from ..auth import AUTH_METHODS
 from .settings import ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_PARAMS, ENV_RESOURCE, ENV_TOKEN_ENDPOINT
-
-AUTH_METHODS = (
-    "client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "tls_client_auth", "none",
-)
 
 _EPILOG = """\
 exit status: 0 ok, 1 unexpected error, 2 usage, 3 token endpoint refused or failed,

@@ -16,6 +16,8 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any, Optional, TextIO, Union
 
+from ..auth import SECRET_METHODS, credential_methods
+
 ENV_TOKEN_ENDPOINT = "TORNADO_ALF_TOKEN_ENDPOINT"  # noqa: S105 - a variable name
 ENV_CLIENT_ID = "TORNADO_ALF_CLIENT_ID"
 ENV_CLIENT_SECRET = "TORNADO_ALF_CLIENT_SECRET"  # noqa: S105 - a variable name
@@ -32,9 +34,6 @@ _PARAM_FLAGS = {"scope": "--scope", "resource": "--resource", "audience": "--aud
 _PARAMS_OF_THE_CLIENT = frozenset({
     "grant_type", "client_id", "client_secret", "client_assertion", "client_assertion_type",
 })
-
-# Auth methods that need no client secret.
-_SECRETLESS_METHODS = ("none", "private_key_jwt", "tls_client_auth")
 
 PrivateKey = Union[str, dict[str, Any]]
 
@@ -80,8 +79,9 @@ def credentials(args: argparse.Namespace, environ: Mapping[str, str], stdin: Tex
         raise UsageError(f"no client id: pass --client-id or set {ENV_CLIENT_ID}")
     secret, warnings = _secret(args, environ, stdin)
     private_key = None if args.private_key_file is None else read_private_key(args.private_key_file)
-    method = _auth_method(args, secret, private_key is not None)
-    if secret is None and method not in _SECRETLESS_METHODS:
+    method = _auth_method(args, secret, private_key)
+    # Without a secret, the default method would need one: a public client says --auth-method none.
+    if secret is None and (method is None or method in SECRET_METHODS):
         raise UsageError(
             f"no client secret: pass --client-secret-file, set {ENV_CLIENT_SECRET}, or use --private-key-file, "
             "--client-cert or --auth-method none"
@@ -132,13 +132,17 @@ def _check_param_name(name: str) -> None:
         raise UsageError(f"--param {name}=...: the client sets {name} itself")
 
 
-def _auth_method(args: argparse.Namespace, secret: Optional[str], has_key: bool) -> Optional[str]:
-    """The auth method asked for or implied by a key or certificate; checks each has what it needs."""
+def _auth_method(args: argparse.Namespace, secret: Optional[str], private_key: Optional[PrivateKey]) -> Optional[str]:
+    """The auth method asked for or implied by a key or certificate; checks each has what it needs.
+
+    The library says which methods the credentials allow; when that leaves one (a key or
+    a certificate), it is the one, unless it is ``none``, which the user must ask for.
+    """
     method: Optional[str] = args.auth_method
-    if method is None and has_key:
-        method = "private_key_jwt"
-    elif method is None and secret is None and args.client_cert:
-        method = "tls_client_auth"
+    allowed = credential_methods(secret, private_key, args.client_cert)
+    if method is None and len(allowed) == 1 and allowed != ("none",):
+        method = allowed[0]
+    has_key = private_key is not None
     if method == "private_key_jwt" and not has_key:
         raise UsageError("--auth-method private_key_jwt needs --private-key-file PATH")
     if has_key and method != "private_key_jwt":

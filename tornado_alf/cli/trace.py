@@ -21,7 +21,9 @@ from tornado.httpclient import HTTPRequest, HTTPResponse
 from tornado.httputil import HTTPHeaders
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
-from ..errors import HIDDEN, blanked
+from .._redact import HIDDEN, blanked
+from ..auth import spellings
+from ..retry import NETWORK_FAILURE
 
 #: Form and JSON fields whose value is a credential (RFC 6749, RFC 7523, OpenID Connect).
 SECRET_FIELDS = ("access_token", "refresh_token", "id_token", "client_secret", "client_assertion")
@@ -50,7 +52,7 @@ class Masker:
     def learn(self, secret: Optional[str]) -> None:
         """Mask ``secret`` from now on, as given and in both form encodings."""
         if secret:
-            self._known.update({secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)})
+            self._known.update(spellings(secret))
 
     def text(self, text: str) -> str:
         """``text`` with every known secret replaced by ``[hidden]``, longest first."""
@@ -108,7 +110,7 @@ class TracingHTTPClient(SimpleAsyncHTTPClient):
         self._emit(">", lines)
 
     def _write_response(self, response: HTTPResponse) -> None:
-        if response.code == 599:
+        if response.code == NETWORK_FAILURE:
             self._emit("*", [f"no response: {response.error}"])
             return
         lines = [f"{response.code} {response.reason}"]

@@ -7,9 +7,9 @@ import json
 import math
 from typing import Union
 
-from .._parse import valid_access_token
 from .._token import Token
-from ..auth.methods import FormFields
+from .._token_response import valid_access_token
+from ..auth.base import FormFields
 
 
 def token_key_digest(token_endpoint: str, client_id: str, fields: FormFields) -> str:

@@ -10,8 +10,10 @@ from typing import Any, Optional
 
 from tornado.httpclient import HTTPResponse
 
+from ._redact import redacted
 from ._token import Token
-from .errors import TokenError, redacted
+from .errors import TokenError
+from .retry import NETWORK_FAILURE
 
 # RFC 6749 appendix A.12: access-token = 1*VSCHAR. Anything else could split the
 # Authorization header we build from it.
@@ -65,9 +67,9 @@ def parse_token_response(
         quote one back (in an error field, a ``Location``), it reads ``[hidden]``.
     """
     code = response.code
-    if code == 599:
+    if code == NETWORK_FAILURE:
         detail = redacted(str(response.error), hide)
-        raise TokenError(599, f"could not reach the token endpoint {endpoint}: {detail}")
+        raise TokenError(NETWORK_FAILURE, f"could not reach the token endpoint {endpoint}: {detail}")
     if 300 <= code < 400:
         location = redacted(response.headers.get("Location", "nowhere"), hide)
         raise TokenError(

@@ -1,0 +1,76 @@
+"""Asking the token endpoint until a token comes or the retry policy gives up (RFC 6749 sec. 4.4)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import urllib.parse
+from collections.abc import Mapping
+from typing import Any, Optional
+
+from tornado.httpclient import AsyncHTTPClient, HTTPResponse
+
+from ._network import send
+from ._recorder import Recorder
+from ._token import Token
+from ._token_request import TokenRequest
+from ._token_response import parse_token_response
+from .auth import ClientAuthentication, FormFields
+from .errors import TokenError
+from .retry import NETWORK_FAILURE, Retry, Sleep
+
+
+class TokenEndpoint:
+    """Where and how to ask for a token; `request_token` does the asking.
+
+    :arg retry: when to ask again after a failed attempt, and after what wait.
+    :arg sleep: how to wait (injected so tests record the waits).
+    :arg recorder: counts attempts and retries, tells the hooks, logs each retry.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        auth: ClientAuthentication,
+        fields: FormFields,
+        http_options: Mapping[str, Any],
+        retry: Retry,
+        sleep: Sleep = asyncio.sleep,
+        recorder: Optional[Recorder] = None,
+    ) -> None:
+        self.url = url
+        self.host = urllib.parse.urlsplit(url).netloc
+        self._recorder = Recorder(host=self.host) if recorder is None else recorder
+        self._request = TokenRequest(url, auth, fields, http_options)
+        self._retry = retry
+        self._sleep = sleep
+
+    async def request_token(self, http_client: AsyncHTTPClient) -> Token:
+        """Ask until a token comes or the retry policy gives up; `TokenError` then."""
+        started = time.monotonic()
+        response, issued_at, attempts = await self._last_answer(http_client)
+        try:
+            token = parse_token_response(response, issued_at, self.host, self._request.hidden)
+        except TokenError as exc:
+            self._recorder.token_request(False, exc.code, exc.error, attempts, time.monotonic() - started)
+            raise
+        self._recorder.token_request(True, response.code, None, attempts, time.monotonic() - started)
+        return token
+
+    async def _last_answer(self, http_client: AsyncHTTPClient) -> tuple[HTTPResponse, float, int]:
+        """The answer to stop at (a success, or a failure not to retry), its send time, the attempts made."""
+        retries = 0
+        while True:
+            issued_at = time.time()
+            self._recorder.token_request_attempts += 1
+            response = await send(http_client, self._request.build())
+            if 200 <= response.code < 300 or not self._should_retry(response, retries):
+                return response, issued_at, retries + 1
+            retries += 1
+            retry_after = None if response.code == NETWORK_FAILURE else response.headers.get("Retry-After")
+            wait = self._retry.wait_before(retries, retry_after)
+            self._recorder.retry(response.code, retries, self._retry.total, wait)
+            await self._sleep(wait)
+
+    def _should_retry(self, response: HTTPResponse, retries: int) -> bool:
+        return retries < self._retry.total and self._retry.is_retryable(response.code)
