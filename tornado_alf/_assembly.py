@@ -18,6 +18,7 @@ from ._arguments import (
     check_auth,
     check_client,
     check_endpoint,
+    credential_sources,
     expiry_policy,
     guarded_cache,
     hook_methods,
@@ -26,11 +27,13 @@ from ._arguments import (
     token_request_fields,
 )
 from ._discovery import discover_token_endpoint
+from ._grants import GrantFields
 from ._manager import TokenManager
 from ._recorder import Recorder
+from ._subjects import Subjects, check_max_subjects, subject_key
 from ._token_endpoint import TokenEndpoint
 from ._token_request import ParamValue
-from .auth import client_authentication, credential_methods
+from .auth import client_authentication, credential_methods, rotating_authentication
 from .retry import Retry
 from .stores.codec import token_key_digest
 
@@ -43,6 +46,7 @@ class ClientParts:
     tokens: TokenManager
     reauth_statuses: frozenset[int]
     recorder: Recorder
+    subjects: Subjects
 
 
 def client_parts(
@@ -70,6 +74,10 @@ def client_parts(
     max_token_lifetime: Optional[float],
     store_timeout: float,
     hooks: Any,
+    client_assertion: Any = None,
+    client_certificate: Any = None,
+    grant: Any = None,
+    max_subjects: int = 10_000,
 ) -> ClientParts:
     """Check every `TornadoClient` argument and build the client's parts; `ValueError` or `TypeError`.
 
@@ -80,23 +88,43 @@ def client_parts(
     policy = expiry_policy(expiry_margin, refresh_ahead, max_token_lifetime)
     options = token_http_options(token_endpoint, http_options)
     fields = token_request_fields(scope, token_request_params, audience=audience, resource=resource)
-    check_auth(auth_method, client_secret, basic_auth_encoding, options, private_key=private_key,
-               private_key_id=private_key_id, assertion_audience=assertion_audience, signing_alg=signing_alg)
-    auth = client_authentication(
-        auth_method, client_id, client_secret, basic_auth_encoding,
-        assertion_audience=token_endpoint if assertion_audience is None else assertion_audience,
-        private_key=private_key, private_key_id=private_key_id, signing_alg=signing_alg,
+    auth_method, sources = credential_sources(
+        auth_method, grant, client_secret=client_secret, private_key=private_key,
+        client_certificate=client_certificate, client_assertion=client_assertion,
     )
+    jwt_arguments: dict[str, Any] = {"private_key_id": private_key_id, "assertion_audience": assertion_audience,
+                     "signing_alg": signing_alg}
+    if "client_assertion" in sources:
+        check_auth("none", None, basic_auth_encoding, options, **jwt_arguments)
+    else:
+        check_auth(auth_method, client_secret, basic_auth_encoding, options, private_key=private_key, **jwt_arguments)
+    jwt_arguments["assertion_audience"] = token_endpoint if assertion_audience is None else assertion_audience
+    if any(source.rotates for source in sources.values()):
+        auth = rotating_authentication(auth_method, client_id, sources, basic_auth_encoding, **jwt_arguments)
+    else:
+        auth = client_authentication(
+            auth_method, client_id, client_secret, basic_auth_encoding, private_key=private_key,
+            client_certificate=client_certificate, **jwt_arguments,
+        )
     recorder = Recorder(hook_methods(hooks), urllib.parse.urlsplit(token_endpoint).netloc)
-    endpoint = TokenEndpoint(token_endpoint, auth, fields, options, Retry.from_setting(token_retry), recorder=recorder)
-    tokens = TokenManager(
-        lambda: endpoint.request_token(http_client_of()),
-        guarded_cache(token_storage, store_timeout),
-        token_key_digest(token_endpoint, client_id, fields),
-        policy,
-        recorder=recorder,
-    )
-    return ClientParts(endpoint, tokens, reauth_status_set(reauth_statuses), recorder)
+    endpoint = TokenEndpoint(token_endpoint, auth, fields, options, Retry.from_setting(token_retry),
+                             recorder=recorder, grant=None if grant is None else GrantFields(grant))
+    cache = guarded_cache(token_storage, store_timeout)
+    base_key = token_key_digest(token_endpoint, client_id, fields)
+
+    def manager(grant_fields: Optional[GrantFields], name: str) -> TokenManager:
+        async def prepare() -> str:
+            _, fingerprint = await endpoint.refresh(grant_fields)
+            return subject_key(base_key, fingerprint) if fingerprint else base_key
+
+        return TokenManager(
+            lambda: endpoint.request_token(http_client_of(), grant_fields), cache, base_key, policy,
+            recorder=recorder, prepare=prepare if endpoint.rotates or grant_fields is not None else None,
+        )
+
+    subjects = Subjects(manager, check_max_subjects(max_subjects))
+    tokens = manager(endpoint.grant, "")
+    return ClientParts(endpoint, tokens, reauth_status_set(reauth_statuses), recorder, subjects)
 
 
 async def discover_for(

@@ -12,6 +12,7 @@ from typing import Callable, Optional
 
 from ._expiry import CachedToken, ExpiryPolicy
 from ._recorder import Recorder
+from ._sources import CredentialChanged
 from ._token import Token
 from .errors import TokenError
 from .retry import NETWORK_FAILURE
@@ -40,7 +41,10 @@ class TokenManager:
         policy: ExpiryPolicy,
         clock: Callable[[], float] = time.monotonic,
         recorder: Optional[Recorder] = None,
+        prepare: Optional[Callable[[], Awaitable[str]]] = None,
     ) -> None:
+        # prepare: reads rotating credentials before each acquisition, gives the store key.
+        self._prepare = prepare
         self._request_token = request_token
         self._cache = cache
         self._key = key
@@ -106,20 +110,32 @@ class TokenManager:
         self._task = task
         return task
 
+    def idle(self) -> bool:
+        """Whether no token is usable and none is being fetched: nothing here worth keeping."""
+        return self._task is None and (self._cached is None or self._clock() >= self._cached.use_until)
+
     async def _obtain(self) -> CachedToken:
         try:
-            token = await self._usable_stored_token()
-            if token is None:
-                token = await self._fetch_and_share()
-            else:
-                self._recorder.store_hits += 1
-            cached = self._policy.schedule(token, self._clock(), time.time())
-            if cached.use_until > self._clock():
-                self._cached = cached
-            return cached
+            try:
+                return await self._obtain_once()
+            except CredentialChanged:  # the rotation race: the credential changed under the refused request
+                return await self._obtain_once()
         finally:
             if self._task is asyncio.current_task():
                 self._task = None
+
+    async def _obtain_once(self) -> CachedToken:
+        if self._prepare is not None:
+            self._key = await self._prepare()
+        token = await self._usable_stored_token()
+        if token is None:
+            token = await self._fetch_and_share()
+        else:
+            self._recorder.store_hits += 1
+        cached = self._policy.schedule(token, self._clock(), time.time())
+        if cached.use_until > self._clock():
+            self._cached = cached
+        return cached
 
     async def _usable_stored_token(self) -> Optional[Token]:
         """A token from the shared store that is neither rejected, expired nor due for refresh."""

@@ -15,6 +15,9 @@ from tornado.httputil import HTTPHeaders
 from ._assembly import client_parts, discover_for
 from ._challenge import bearer_challenge
 from ._expiry import CachedToken
+from ._grants import ACCESS_TOKEN_TYPE, JwtBearerGrant, TokenExchange
+from ._manager import TokenManager
+from ._subjects import OnBehalfOf
 from ._token import Token
 from ._token_request import ParamValue
 from .hooks import ClientHooks, ClientStats
@@ -35,9 +38,11 @@ class TornadoClient:
 
     :arg str token_endpoint: the authorization server's token endpoint (http or https).
     :arg str client_id: the client identifier.
-    :arg str client_secret: the client secret; never logged nor shown by ``repr``.
+    :arg client_secret: the client secret; never logged nor shown by ``repr``.
         Required by ``client_secret_basic``, ``client_secret_post`` and
-        ``client_secret_jwt``; ``None`` for the other auth methods.
+        ``client_secret_jwt``; ``None`` for the other auth methods. A str, or a
+        callable (sync or async) returning it, or a `FileSecret`: those two are read
+        before each token request, so a rotated secret is used without a restart.
     :arg token_storage: ``None`` for a private in-memory cache, a `MemoryTokenStore`
         to share tokens between clients, a `RedisTokenStore`, or any object with
         ``get(key)``/``set(key, value)`` (sync or async).
@@ -79,6 +84,15 @@ class TornadoClient:
         starts; ``None`` disables it.
     :arg max_token_lifetime: optional cap, in seconds, on how long a token is reused.
     :arg float store_timeout: bound on each ``token_storage`` call, in seconds.
+    :arg client_assertion: a JWT the platform issues for this client (Azure's
+        ``AZURE_FEDERATED_TOKEN_FILE``, a Kubernetes projected token): a `FileSecret`,
+        a callable or a str, sent as ``client_assertion`` (RFC 7523 sec. 2.2) instead
+        of a secret or key; ``auth_method`` may be left out. Expired ones are never sent.
+    :arg client_certificate: for ``private_key_jwt``, the PEM certificate of
+        ``private_key`` (a value, callable or `FileSecret`): adds the ``x5t#S256`` and
+        ``x5t`` headers Microsoft Entra ID asks for.
+    :arg grant: ``None`` for client credentials, a `JwtBearerGrant` or a `TokenExchange`.
+    :arg int max_subjects: how many subjects' tokens `on_behalf_of` keeps (LRU).
     :arg hooks: a `ClientHooks` (or any object with some of its ``on_*`` methods)
         told of every token request, retry, re-authentication and refresh ahead,
         for logs and metrics; its events never hold a secret or a token. `stats`
@@ -115,6 +129,10 @@ class TornadoClient:
         max_token_lifetime: Optional[float] = None,
         store_timeout: float = 1.0,
         hooks: Union[ClientHooks, Any, None] = None,
+        client_assertion: Any = None,
+        client_certificate: Any = None,
+        grant: Union[JwtBearerGrant, TokenExchange, None] = None,
+        max_subjects: int = 10_000,
     ) -> None:
         # Every argument but http_client, by name, to be checked (_arguments) and built into parts.
         parts = client_parts(self._client, **{k: v for k, v in locals().items() if k not in ("self", "http_client")})
@@ -125,6 +143,7 @@ class TornadoClient:
         self._shared: Optional[tuple[asyncio.AbstractEventLoop, AsyncHTTPClient]] = None
         self._closed = False
         self._tokens = parts.tokens
+        self._subjects = parts.subjects
 
     @classmethod
     async def from_issuer(
@@ -177,15 +196,50 @@ class TornadoClient:
         """
         if self._closed:
             raise RuntimeError("fetch() called on a closed TornadoClient")
+        return await self._fetch_with(self._tokens, request, raise_error, kwargs)
+
+    def on_behalf_of(
+        self,
+        subject_token: str,
+        subject_token_type: str = ACCESS_TOKEN_TYPE,
+        *,
+        actor_token: Any = None,
+        actor_token_type: Optional[str] = None,
+        requested_token_type: Optional[str] = None,
+    ) -> OnBehalfOf:
+        """A view whose `~OnBehalfOf.fetch` sends a token exchanged for ``subject_token`` (RFC 8693).
+
+        For a handler calling another API for its caller::
+
+            api = client.on_behalf_of(caller_token)
+            response = await api.fetch("https://orders.example/api", method="POST", body=body)
+
+        The token is obtained with ``grant_type=urn:ietf:params:oauth:grant-type:token-exchange``,
+        the client's authentication, ``scope``, ``audience`` and ``resource``, then cached,
+        refreshed ahead and single-flighted like the client's own, one per subject (keyed
+        by a digest of the subject token). At most ``max_subjects`` are held, least recently
+        used out first. Arguments are those of `TokenExchange`.
+
+        .. versionadded:: 2.0
+        """
+        if not isinstance(subject_token, str) or not subject_token:
+            raise ValueError("subject_token must be a non-empty string")
+        exchange = TokenExchange(subject_token, subject_token_type, actor_token=actor_token,
+                                 actor_token_type=actor_token_type, requested_token_type=requested_token_type)
+        return OnBehalfOf(self._subjects.manager(exchange, subject_token), self._fetch_with, lambda: self._closed)
+
+    async def _fetch_with(
+        self, tokens: TokenManager, request: Union[str, HTTPRequest], raise_error: bool, kwargs: dict[str, Any]
+    ) -> HTTPResponse:
         if kwargs and not isinstance(request, str):
             raise ValueError("kwargs can't be used if request is an HTTPRequest object")
         headers = kwargs.pop("headers", None)
         outgoing = _outgoing(request, headers, kwargs)
         _refuse_own_credentials(outgoing)
-        cached = self._tokens.current() or await self._tokens.get()
+        cached = tokens.current() or await tokens.get()
         response = await self._send(outgoing, cached)
         if self._new_token_may_help(response) and _replayable(outgoing, response):
-            cached = await self._tokens.replace(cached)
+            cached = await tokens.replace(cached)
             self._recorder.reauthentication(urllib.parse.urlsplit(outgoing.url).netloc, response.code)
             # From the caller's request again: Tornado before 6.5 edited the headers of
             # the request it sent while following redirects.
@@ -226,6 +280,7 @@ class TornadoClient:
         """Stop background work; the HTTP client (passed in or Tornado's shared one) stays open."""
         self._closed = True
         self._tokens.close()
+        self._subjects.close()
 
     def _new_token_may_help(self, response: HTTPResponse) -> bool:
         if response.code not in self._reauth_statuses:

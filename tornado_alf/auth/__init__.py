@@ -8,8 +8,9 @@ they share is in `base`. The arguments arrive checked (`tornado_alf._arguments`)
 
 from __future__ import annotations
 
-from typing import Optional, cast
+from typing import Any, Optional, Union, cast
 
+from .._sources import Source, Value, text
 from .base import (
     AUTH_METHODS,
     BASIC_AUTH_ENCODINGS,
@@ -23,6 +24,7 @@ from .base import (
     spellings,
 )
 from .plain import ClientIdOnly, ClientSecretBasic, ClientSecretPost
+from .rotating import ClientAssertion, RotatingAuthentication
 
 __all__ = [
     "AUTH_METHODS",
@@ -36,6 +38,7 @@ __all__ = [
     "PrivateKey",
     "client_authentication",
     "credential_methods",
+    "rotating_authentication",
     "spellings",
 ]
 
@@ -65,11 +68,12 @@ def client_authentication(
     private_key: Optional[PrivateKey] = None,
     private_key_id: Optional[str] = None,
     signing_alg: Optional[str] = None,
+    client_certificate: Union[str, bytes, None] = None,
 ) -> ClientAuthentication:
     """The strategy named by ``auth_method`` (one of `AUTH_METHODS`), for checked arguments.
 
-    ``assertion_audience``, ``private_key``, ``private_key_id`` and ``signing_alg``
-    serve the JWT methods only.
+    ``assertion_audience``, ``private_key``, ``private_key_id``, ``signing_alg`` and
+    ``client_certificate`` serve the JWT methods only.
 
     :raises ImportError: naming the ``tornado-alf[jwt]`` extra when a JWT method is
         chosen and joserfc is missing.
@@ -94,4 +98,31 @@ def client_authentication(
         return client_secret_jwt(client_id, client_secret or "", assertion_audience, signing_alg)
     # _arguments.check_auth refuses a missing or malformed private_key before this.
     key = cast(PrivateKey, private_key)
-    return private_key_jwt(client_id, key, assertion_audience, signing_alg, private_key_id)
+    return private_key_jwt(client_id, key, assertion_audience, signing_alg, private_key_id, client_certificate)
+
+
+def rotating_authentication(
+    auth_method: str,
+    client_id: str,
+    sources: dict[str, Source],
+    basic_auth_encoding: str = "form",
+    **jwt_arguments: Any,
+) -> ClientAuthentication:
+    """Client authentication that reads its credentials from ``sources`` per token request.
+
+    ``sources`` maps ``client_secret``, ``private_key``, ``client_certificate`` or
+    ``client_assertion`` to where each is read from; static values stay in
+    ``jwt_arguments``. The result has a ``refresh`` coroutine (see
+    `tornado_alf.auth.rotating`).
+    """
+    if "client_assertion" in sources:
+        return ClientAssertion(client_id, sources["client_assertion"])
+
+    def build(values: dict[str, Value]) -> ClientAuthentication:
+        secret = values.get("client_secret")
+        return client_authentication(
+            auth_method, client_id, None if secret is None else text(secret), basic_auth_encoding,
+            **{**jwt_arguments, **{name: value for name, value in values.items() if name != "client_secret"}},
+        )
+
+    return RotatingAuthentication(sources, build)
