@@ -112,10 +112,13 @@ def client_parts(
     cache = guarded_cache(token_storage, store_timeout)
     base_key = token_key_digest(token_endpoint, client_id, fields)
 
-    def manager(grant_fields: Optional[GrantFields], name: str) -> TokenManager:
+    def manager(grant_fields: Optional[GrantFields], _name: str) -> TokenManager:
         async def prepare() -> str:
-            _, fingerprint = await endpoint.refresh(grant_fields)
-            return subject_key(base_key, fingerprint) if fingerprint else base_key
+            _, credential, grant_print = await endpoint.refresh(grant_fields)
+            if cache is None:
+                return ""  # no store: no key to compute
+            key = token_key_digest(token_endpoint, client_id, [*fields, ("", credential)]) if credential else base_key
+            return subject_key(key, grant_print) if grant_print else key
 
         return TokenManager(
             lambda: endpoint.request_token(http_client_of(), grant_fields), cache, base_key, policy,

@@ -58,10 +58,10 @@ class TokenEndpoint:
         """Whether a credential or the grant is read from a source before each acquisition."""
         return hasattr(self._auth, "refresh") or (self.grant is not None and self.grant.rotates)
 
-    async def refresh(self, grant: Optional[GrantFields] = None, force: bool = False) -> tuple[bool, str]:
-        """Read the credential's and the grant's sources: ``(changed, fingerprint)``.
+    async def refresh(self, grant: Optional[GrantFields] = None, force: bool = False) -> tuple[bool, str, str]:
+        """Read the credential's and the grant's sources: ``(changed, credential fingerprint, grant fingerprint)``.
 
-        The fingerprint names the credential and grant in use, for the store key.
+        The fingerprints name the credential and the grant in use, for the store key.
 
         :raises TokenError: naming a source that cannot be read.
         """
@@ -70,8 +70,7 @@ class TokenEndpoint:
         changed = bool(await refresh(force)) if refresh is not None else False
         if grant is not None:
             changed = await grant.refresh(force) or changed
-        parts = (getattr(self._auth, "fingerprint", ""), "" if grant is None else grant.fingerprint)
-        return changed, "\0".join(parts)
+        return changed, getattr(self._auth, "fingerprint", ""), "" if grant is None else grant.fingerprint
 
     async def request_token(self, http_client: AsyncHTTPClient, grant: Optional[GrantFields] = None) -> Token:
         """Ask until a token comes or the retry policy gives up; `TokenError` then.
@@ -97,7 +96,7 @@ class TokenEndpoint:
     async def _changed(self, grant: Optional[GrantFields]) -> bool:
         """Whether the sources, read again whatever their stat says, now give other values."""
         try:
-            changed, _ = await self.refresh(grant, force=True)
+            changed, _, _ = await self.refresh(grant, force=True)
         except TokenError:
             return False  # the refusal is the error worth reporting
         return changed

@@ -7,6 +7,7 @@ calls it before each token acquisition (never on a warm request), and again with
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any, Callable, Optional
 
@@ -35,6 +36,7 @@ class RotatingAuthentication:
         self._sources = sources
         self._build = build
         self._inner: Optional[ClientAuthentication] = None
+        self._fingerprint = ""
 
     async def refresh(self, force: bool = False) -> bool:
         """Read every source; rebuild when a value changed. Whether it changed.
@@ -52,6 +54,7 @@ class RotatingAuthentication:
             except ValueError as exc:  # the messages name arguments, never values
                 rotating = ", ".join(source.name for source in self._sources.values() if source.rotates)
                 raise TokenError(NETWORK_FAILURE, f"credential from {rotating} is not usable: {exc}") from None
+            self._fingerprint = str(getattr(self._inner, "fingerprint", "")) or _values_fingerprint(values)
         return changed
 
     @property
@@ -62,7 +65,7 @@ class RotatingAuthentication:
     @property
     def fingerprint(self) -> str:
         """The fingerprint of the credential read last (computed once per value)."""
-        return str(getattr(self._inner, "fingerprint", ""))
+        return self._fingerprint
 
     def apply(self, form: FormFields, headers: dict[str, str]) -> None:
         """Add the credential read last; `refresh` has run before."""
@@ -73,6 +76,14 @@ class RotatingAuthentication:
     def __repr__(self) -> str:
         names = ", ".join(f"{name} from {source.name}" for name, source in self._sources.items())
         return f"<RotatingAuthentication {names}>"
+
+
+def _values_fingerprint(values: dict[str, Value]) -> str:
+    """A digest naming the credentials read, for the store key (which stretches it further)."""
+    digest = hashlib.sha256(b"tornado-alf rotating credential\0")
+    for name, value in sorted(values.items()):
+        digest.update(name.encode() + b"\0" + (value.encode() if isinstance(value, str) else value) + b"\0")
+    return "credential:" + digest.hexdigest()
 
 
 class ClientAssertion:

@@ -1,0 +1,215 @@
+"""Credential sources: a secret read from a file or a callable, rotated under a running client."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.doubles import CLIENT_ID, CLIENT_SECRET
+from tornado_alf import FileSecret, MemoryTokenStore, TokenError, TornadoClient
+from tornado_alf.testing import AuthServer
+
+NEW_SECRET = "r0tat3-p@ss w+rd:/%&=?"  # same length as CLIENT_SECRET on purpose (see the race test)
+assert len(NEW_SECRET) == len(CLIENT_SECRET)
+
+
+def write(path: Path, text: str) -> None:
+    """Replace ``path`` as secret managers do: a new file renamed over the old one."""
+    temporary = path.with_suffix(".new")
+    temporary.write_text(text + "\n")
+    os.replace(temporary, path)
+
+
+def rotate_at_server(server: AuthServer, secret: str) -> None:
+    """The server takes only ``secret`` from now on, and every token issued so far is revoked."""
+    server.client_secret = secret
+    server.revoke_all()
+
+
+@pytest.fixture
+def secret_file(tmp_path: Path) -> Path:
+    path = tmp_path / "client-secret"
+    write(path, CLIENT_SECRET)
+    return path
+
+
+async def test_a_secret_rotated_on_disk_keeps_a_client_under_load_working(
+    auth_server: AuthServer, secret_file: Path
+) -> None:
+    client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, FileSecret(secret_file))
+    failures = 0
+    calls = 0
+    stop = asyncio.Event()
+
+    async def caller() -> None:
+        nonlocal failures, calls
+        while not stop.is_set():
+            response = await client.fetch(auth_server.resource_url, raise_error=False)
+            calls += 1
+            failures += response.code != 200
+            await asyncio.sleep(0.001)
+
+    callers = [asyncio.ensure_future(caller()) for _ in range(8)]
+    secrets = [NEW_SECRET, "third-secret", "fourth secret"]
+    for secret in secrets:
+        await asyncio.sleep(0.1)
+        write(secret_file, secret)  # the file first, as an operator rotating does
+        rotate_at_server(auth_server, secret)  # then the old secret is revoked, tokens with it
+    await asyncio.sleep(0.1)
+    stop.set()
+    await asyncio.gather(*callers)
+    client.close()
+    assert (failures, calls > 100) == (0, True)
+    # One token per secret: a warm request never read the file.
+    assert auth_server.token_requests == len(secrets) + 1
+
+
+async def test_the_rotation_race_reads_the_file_again_after_invalid_client(
+    auth_server: AuthServer, secret_file: Path
+) -> None:
+    client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, FileSecret(secret_file))
+    await client.fetch(auth_server.resource_url)
+    # A rewrite that a stat cannot see: same size, inode and modification time.
+    stat = os.stat(secret_file)
+    with open(secret_file, "r+") as file:
+        file.write(NEW_SECRET)
+    os.utime(secret_file, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    rotate_at_server(auth_server, NEW_SECRET)
+    response = await client.fetch(auth_server.resource_url)
+    client.close()
+    assert response.code == 200
+    # The refused request with the old secret, then the one with the secret read again.
+    assert auth_server.token_requests == 3
+    assert auth_server.token_request_log[-2]["headers"]["Authorization"] != (
+        auth_server.token_request_log[-1]["headers"]["Authorization"]
+    )
+
+
+async def test_an_unchanged_secret_refused_is_not_sent_again(auth_server: AuthServer, secret_file: Path) -> None:
+    client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, FileSecret(secret_file))
+    auth_server.client_secret = NEW_SECRET  # the server rotated, the file did not
+    with pytest.raises(TokenError) as caught:
+        await client.fetch(auth_server.resource_url)
+    client.close()
+    assert (caught.value.code, caught.value.error, auth_server.token_requests) == (401, "invalid_client", 1)
+
+
+async def test_a_warm_request_never_looks_at_the_file(auth_server: AuthServer, secret_file: Path) -> None:
+    client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, FileSecret(secret_file))
+    await client.fetch(auth_server.resource_url)
+    secret_file.unlink()
+    for _ in range(5):
+        await client.fetch(auth_server.resource_url)
+    auth_server.revoke_all()  # now a token request is due, and the file is gone
+    with pytest.raises(TokenError) as caught:
+        await client.fetch(auth_server.resource_url)
+    client.close()
+    message = str(caught.value)
+    assert str(secret_file) in message
+    assert "FileNotFoundError" in message
+    assert CLIENT_SECRET not in message and CLIENT_SECRET not in repr(caught.value.args)
+    assert auth_server.token_requests == 1
+
+
+@pytest.mark.parametrize("content", [b"", b"\xff\xfe not utf-8"])
+async def test_an_empty_or_undecodable_file_is_named_not_shown(
+    auth_server: AuthServer, tmp_path: Path, content: bytes
+) -> None:
+    path = tmp_path / "secret"
+    path.write_bytes(content)
+    client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, FileSecret(path))
+    with pytest.raises(TokenError, match=str(path)):
+        await client.get_token()
+    client.close()
+    assert auth_server.token_requests == 0
+
+
+async def test_sync_and_async_callables_are_asked_per_token_request(auth_server: AuthServer) -> None:
+    asked: list[str] = []
+    current = [CLIENT_SECRET]
+
+    def sync_secret() -> str:
+        asked.append("sync")
+        return current[0]
+
+    async def async_secret() -> str:
+        asked.append("async")
+        await asyncio.sleep(0)
+        return current[0]
+
+    for source in (sync_secret, async_secret):
+        client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, source)
+        for _ in range(3):
+            await client.fetch(auth_server.resource_url)
+        current[0] = NEW_SECRET
+        rotate_at_server(auth_server, NEW_SECRET)
+        await client.fetch(auth_server.resource_url)
+        client.close()
+        current[0] = CLIENT_SECRET
+        rotate_at_server(auth_server, CLIENT_SECRET)
+    assert asked == ["sync", "sync", "async", "async"]
+
+
+async def test_a_callable_that_raises_is_named_and_its_message_never_shown(auth_server: AuthServer) -> None:
+    def vault_lookup() -> str:
+        raise RuntimeError(f"vault said: {CLIENT_SECRET} is sealed")
+
+    client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, vault_lookup)
+    with pytest.raises(TokenError) as caught:
+        await client.get_token()
+    client.close()
+    text = f"{caught.value} {caught.value.args!r}"
+    assert "vault_lookup" in text and "RuntimeError" in text
+    assert CLIENT_SECRET not in text and "sealed" not in text
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+@pytest.mark.parametrize("returned", [None, 42, ""])
+async def test_a_callable_returning_no_secret_is_refused(auth_server: AuthServer, returned: Any) -> None:
+    client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, lambda: returned)
+    with pytest.raises(TokenError, match="client_secret from callable"):
+        await client.get_token()
+    client.close()
+
+
+def test_reprs_show_the_source_never_the_value(secret_file: Path) -> None:
+    source = FileSecret(secret_file)
+    client = TornadoClient("https://auth.example/token", CLIENT_ID, source)
+    for text in (repr(source), repr(client), str(source)):
+        assert CLIENT_SECRET not in text
+    assert str(secret_file) in repr(source)
+
+
+@pytest.mark.parametrize("bad", [42, b"bytes is no secret here", ["a list"]])
+def test_client_secret_of_another_type_is_refused(bad: object) -> None:
+    with pytest.raises(ValueError, match="client_secret"):
+        TornadoClient("https://auth.example/token", CLIENT_ID, bad)  # type: ignore[arg-type]
+
+
+def test_file_secret_needs_a_path() -> None:
+    with pytest.raises(ValueError, match="FileSecret"):
+        FileSecret("")
+
+
+async def test_a_shared_store_never_hands_one_secrets_token_to_another(
+    auth_server: AuthServer, tmp_path: Path
+) -> None:
+    store = MemoryTokenStore()
+    right, wrong = tmp_path / "right", tmp_path / "wrong"
+    write(right, CLIENT_SECRET)
+    write(wrong, "not-the-secret")
+    good = TornadoClient(auth_server.token_endpoint, CLIENT_ID, FileSecret(right), token_storage=store)
+    bad = TornadoClient(auth_server.token_endpoint, CLIENT_ID, FileSecret(wrong), token_storage=store)
+    await good.fetch(auth_server.resource_url)
+    with pytest.raises(TokenError) as caught:
+        await bad.fetch(auth_server.resource_url)
+    # Once its file holds the right secret, the second client shares the first one's token.
+    write(wrong, CLIENT_SECRET)
+    await bad.fetch(auth_server.resource_url)
+    good.close()
+    bad.close()
+    assert (caught.value.error, auth_server.token_requests) == ("invalid_client", 2)
