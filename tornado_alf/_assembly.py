@@ -53,7 +53,7 @@ def client_parts(
     http_client_of: Callable[[], AsyncHTTPClient],
     token_endpoint: str,
     client_id: str,
-    client_secret: Optional[str],
+    client_secret: Any,
     *,
     token_storage: Any,
     token_retry: Any,
@@ -131,7 +131,7 @@ def client_parts(
 
 
 async def discover_for(
-    issuer: str, client_secret: Optional[str], allow_insecure_http: bool, kwargs: dict[str, Any]
+    issuer: str, client_secret: Any, allow_insecure_http: bool, kwargs: dict[str, Any]
 ) -> tuple[str, str]:
     """``(token endpoint, auth method)`` from ``issuer``'s metadata, for `TornadoClient.from_issuer`.
 

@@ -110,9 +110,9 @@ class TokenManager:
         self._task = task
         return task
 
-    def idle(self) -> bool:
-        """Whether no token is usable and none is being fetched: nothing here worth keeping."""
-        return self._task is None and (self._cached is None or self._clock() >= self._cached.use_until)
+    def expired(self) -> bool:
+        """Whether the token this manager held has expired and no new one is being fetched."""
+        return self._task is None and self._cached is not None and self._clock() >= self._cached.use_until
 
     async def _obtain(self) -> CachedToken:
         try:

@@ -15,12 +15,13 @@ import inspect
 import json
 import os
 import time
+from collections.abc import Awaitable
 from typing import Any, Callable, Optional, Union
 
 from .errors import TokenError
 from .retry import NETWORK_FAILURE
 
-__all__ = ["FileSecret", "Source", "jwt_claims", "source_of"]
+__all__ = ["Credential", "FileSecret", "Source", "jwt_claims", "source_of"]
 
 
 class FileSecret:
@@ -52,6 +53,8 @@ class FileSecret:
 
 #: What a source gives: text (a secret, a PEM, a JWT) or bytes (a PEM).
 Value = Union[str, bytes]
+#: A credential as `TornadoClient` takes it: the value, a callable (sync or async) returning it, or a file.
+Credential = Union[str, bytes, FileSecret, Callable[[], Union[str, bytes, Awaitable[Union[str, bytes]]]]]
 
 
 class Source:

@@ -47,7 +47,7 @@ class Subjects:
             return manager
         for _ in range(_SWEEP):
             oldest = next(iter(self._managers.values()), None)
-            if oldest is None or not oldest.idle():
+            if oldest is None or not oldest.expired():
                 break
             self._managers.popitem(last=False)
         manager = self._managers[digest] = self._make(GrantFields(exchange), digest)

@@ -7,7 +7,7 @@ import copy
 import logging
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 from tornado.httputil import HTTPHeaders
@@ -17,6 +17,7 @@ from ._challenge import bearer_challenge
 from ._expiry import CachedToken
 from ._grants import ACCESS_TOKEN_TYPE, JwtBearerGrant, TokenExchange
 from ._manager import TokenManager
+from ._sources import Credential, FileSecret
 from ._subjects import OnBehalfOf
 from ._token import Token
 from ._token_request import ParamValue
@@ -107,7 +108,7 @@ class TornadoClient:
         self,
         token_endpoint: str,
         client_id: str,
-        client_secret: Optional[str] = None,
+        client_secret: Union[str, FileSecret, Callable[[], Any], None] = None,
         *,
         token_storage: Any = None,
         token_retry: Union[int, Retry, Any, None] = None,
@@ -117,7 +118,7 @@ class TornadoClient:
         token_request_params: Optional[Mapping[str, ParamValue]] = None,
         auth_method: str = "client_secret_basic",
         basic_auth_encoding: str = "form",
-        private_key: Union[str, bytes, Mapping[str, Any], None] = None,
+        private_key: Union[str, bytes, Mapping[str, Any], FileSecret, Callable[[], Any], None] = None,
         private_key_id: Optional[str] = None,
         assertion_audience: Optional[str] = None,
         signing_alg: Optional[str] = None,
@@ -129,8 +130,8 @@ class TornadoClient:
         max_token_lifetime: Optional[float] = None,
         store_timeout: float = 1.0,
         hooks: Union[ClientHooks, Any, None] = None,
-        client_assertion: Any = None,
-        client_certificate: Any = None,
+        client_assertion: Optional[Credential] = None,
+        client_certificate: Optional[Credential] = None,
         grant: Union[JwtBearerGrant, TokenExchange, None] = None,
         max_subjects: int = 10_000,
     ) -> None:
@@ -150,7 +151,7 @@ class TornadoClient:
         cls,
         issuer: str,
         client_id: str,
-        client_secret: Optional[str] = None,
+        client_secret: Union[str, FileSecret, Callable[[], Any], None] = None,
         *,
         allow_insecure_http: bool = False,
         **kwargs: Any,

@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 
-def credential_methods(client_secret: Optional[str], private_key: object, client_cert: object) -> tuple[str, ...]:
+def credential_methods(client_secret: object, private_key: object, client_cert: object) -> tuple[str, ...]:
     """The auth methods the given credentials allow, best first.
 
     ``private_key_jwt`` with a private key; else the secret-based methods with a secret;

@@ -140,10 +140,10 @@ def certificate_thumbprints(certificate: Union[str, bytes], key: Key) -> dict[st
     pem = certificate.encode("ascii") if isinstance(certificate, str) else certificate
     try:
         cert = x509.load_pem_x509_certificate(pem)
-        public = type(key).import_key(cert.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
-    except (ValueError, TypeError, JoseError):
-        raise ValueError("client_certificate is not a PEM X.509 certificate of an RSA or EC key") from None
-    if public.thumbprint() != key.thumbprint():
+    except ValueError:
+        raise ValueError("client_certificate is not a PEM X.509 certificate") from None
+    public = cert.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    if not isinstance(key, (RSAKey, ECKey)) or public != key.as_pem(private=False):
         raise ValueError("client_certificate does not certify private_key's public key")
     der = cert.public_bytes(Encoding.DER)
     return {
