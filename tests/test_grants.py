@@ -220,7 +220,7 @@ async def test_assertion_files_replaced_every_second_under_load_give_no_failure(
 ) -> None:
     # The 60 s / 10 s run is benchmarks/rotation.py; this one compresses time: 1 s lifetimes over 6 s.
     path = tmp_path / "token"
-    write(path, platform_token(lifetime=6.5))
+    write(path, platform_token(lifetime=10))
     grant_server.expires_in = 2  # tokens short enough that assertions are used all along
     client = TornadoClient(grant_server.token_endpoint, CLIENT_ID, client_assertion=FileSecret(path),
                            expiry_margin=0.5)
@@ -238,7 +238,7 @@ async def test_assertion_files_replaced_every_second_under_load_give_no_failure(
     async def platform() -> None:
         while time.monotonic() < deadline:
             await asyncio.sleep(1)
-            write(path, platform_token(lifetime=6.5))
+            write(path, platform_token(lifetime=10))
 
     await asyncio.gather(platform(), *(caller() for _ in range(4)))
     client.close()
