@@ -242,7 +242,7 @@ async def test_assertion_files_replaced_every_second_under_load_give_no_failure(
 
     await asyncio.gather(platform(), *(caller() for _ in range(4)))
     client.close()
-    assert (failures, calls > 200, len({form["client_assertion"][0] for form in grant_server.forms}) > 3) == (
+    assert (failures, calls > 50, len({form["client_assertion"][0] for form in grant_server.forms}) > 3) == (
         0, True, True
     )
 

@@ -51,6 +51,10 @@ class FileSecret:
         return f"<FileSecret {self.path}>"
 
 
+#: An assertion this close to its ``exp`` counts as expired: it must still be valid when it
+#: arrives. Servers allow their own leeway for clock skew (Authlib 60 s, Entra ID 5 min).
+EXPIRY_SKEW = 1.0
+
 #: What a source gives: text (a secret, a PEM, a JWT) or bytes (a PEM).
 Value = Union[str, bytes]
 #: A credential as `TornadoClient` takes it: the value, a callable (sync or async) returning it, or a file.
@@ -186,7 +190,7 @@ def jwt_claims(token: str) -> dict[str, Any]:
     return claims
 
 
-def expired(claims: dict[str, Any], skew: float, clock: Callable[[], float] = time.time) -> bool:
+def expired(claims: dict[str, Any], skew: float = EXPIRY_SKEW, clock: Callable[[], float] = time.time) -> bool:
     """Whether ``exp`` is past (less than ``skew`` seconds ahead); no ``exp`` never expires."""
     exp = claims.get("exp")
     if isinstance(exp, bool) or not isinstance(exp, (int, float)):

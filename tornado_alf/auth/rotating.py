@@ -18,9 +18,6 @@ from .base import ClientAuthentication, FormFields
 
 #: RFC 7523 sec. 2.2's assertion type, for a client assertion the platform signed.
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-#: An assertion this close to its ``exp`` is treated as expired: the request takes time
-#: to arrive, and clocks differ.
-ASSERTION_SKEW = 5.0
 
 
 class RotatingAuthentication:
@@ -113,10 +110,10 @@ class ClientAssertion:
         """
         value, changed = await self._source.read(force)
         claims = self._claims(value)
-        if expired(claims, ASSERTION_SKEW, self._clock):
+        if expired(claims, clock=self._clock):
             value, _ = await self._source.read(force=True)
             claims = self._claims(value)
-            if expired(claims, ASSERTION_SKEW, self._clock):
+            if expired(claims, clock=self._clock):
                 raise TokenError(
                     NETWORK_FAILURE,
                     f"client_assertion from {self._source.name} has expired; it was not sent",
