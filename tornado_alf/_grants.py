@@ -58,7 +58,8 @@ class TokenExchange:
 
     :arg subject_token: the token of the party the new token acts for: a str, a
         callable (sync or async) returning it, or a `FileSecret`.
-    :arg str subject_token_type: its type (default `ACCESS_TOKEN_TYPE`).
+    :arg str subject_token_type: its type (default
+        ``urn:ietf:params:oauth:token-type:access_token``).
     :arg actor_token: optionally, the token of the acting party (a source too).
     :arg str actor_token_type: its type; required with ``actor_token``.
     :arg str requested_token_type: the type of token wanted, when not the server's default.
