@@ -8,7 +8,7 @@ they share is in `base`. The arguments arrive checked (`tornado_alf._arguments`)
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union, cast
+from typing import Any, Callable, Optional, Union, cast
 
 from .._sources import Source, Value, text
 from .base import (
@@ -85,6 +85,16 @@ def client_authentication(
         return ClientSecretPost(client_id, client_secret or "")
     if auth_method not in JWT_METHODS:
         return ClientIdOnly(client_id, auth_method)
+    client_secret_jwt, private_key_jwt = _signing(auth_method)
+    if auth_method == "client_secret_jwt":
+        return client_secret_jwt(client_id, client_secret or "", assertion_audience, signing_alg)
+    # _arguments.check_auth refuses a missing or malformed private_key before this.
+    key = cast(PrivateKey, private_key)
+    return private_key_jwt(client_id, key, assertion_audience, signing_alg, private_key_id, client_certificate)
+
+
+def _signing(auth_method: str = "private_key_jwt") -> tuple[Callable[..., ClientAuthentication], ...]:
+    """``(client_secret_jwt, private_key_jwt)`` of `tornado_alf.auth.jwt`, imported on first use."""
     try:
         from .jwt import client_secret_jwt, private_key_jwt
     except ImportError as exc:
@@ -94,11 +104,7 @@ def client_authentication(
             f"auth_method={auth_method!r} signs JWTs with joserfc, which is missing: "
             "pip install 'tornado-alf[jwt]'"
         ) from exc
-    if auth_method == "client_secret_jwt":
-        return client_secret_jwt(client_id, client_secret or "", assertion_audience, signing_alg)
-    # _arguments.check_auth refuses a missing or malformed private_key before this.
-    key = cast(PrivateKey, private_key)
-    return private_key_jwt(client_id, key, assertion_audience, signing_alg, private_key_id, client_certificate)
+    return client_secret_jwt, private_key_jwt
 
 
 def rotating_authentication(
@@ -117,6 +123,8 @@ def rotating_authentication(
     """
     if "client_assertion" in sources:
         return ClientAssertion(client_id, sources["client_assertion"])
+    if auth_method in JWT_METHODS:
+        _signing(auth_method)  # a missing joserfc fails at construction, not at the first token request
 
     def build(values: dict[str, Value]) -> ClientAuthentication:
         secret = values.get("client_secret")
