@@ -78,8 +78,9 @@ def main(argv: Optional[list[str]] = None) -> None:
         print(f"| {n:,} | {rss:.1f} |")
     held = args.max_subjects or 10_000
     full = next(((n, rss) for n, rss in points if n >= held), points[0])
-    print(f"token exchanges: {InProcessEndpoint.requests:,}; RSS once {full[0]:,} subjects were held: "
-          f"{full[1]:.1f} MiB, at the end: {points[-1][1]:.1f} MiB ({points[-1][1] - full[1]:+.1f} MiB); "
+    print(f"token exchanges: {InProcessEndpoint.requests:,}; RSS at the first report with the cache full "
+          f"({full[0]:,} subjects): {full[1]:.1f} MiB, at the end: {points[-1][1]:.1f} MiB "
+          f"({points[-1][1] - full[1]:+.1f} MiB); "
           f"{elapsed:.0f} s, {subjects / elapsed:,.0f} subjects/s")
 
 

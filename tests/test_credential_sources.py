@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.doubles import CLIENT_ID, CLIENT_SECRET
 from tornado_alf import FileSecret, MemoryTokenStore, TokenError, TornadoClient
+from tornado_alf._sources import expired, jwt_claims
 from tornado_alf.testing import AuthServer
 
 NEW_SECRET = "r0tat3-p@ss w+rd:/%&=?"  # same length as CLIENT_SECRET on purpose (see the race test)
@@ -219,3 +224,23 @@ async def test_a_shared_store_never_hands_one_secrets_token_to_another(
     good.close()
     bad.close()
     assert (caught.value.error, auth_server.token_requests) == ("invalid_client", 2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(
+    st.text(),
+    st.builds(lambda a, b, c: f"{a}.{b}.{c}", st.text(), st.text(), st.text()),
+    st.builds(lambda payload: "e30." + base64.urlsafe_b64encode(payload).decode().rstrip("=") + ".sig",
+              st.binary()),
+    st.builds(lambda claims: "e30." + base64.urlsafe_b64encode(json.dumps(claims).encode()).decode() + ".sig",
+              st.dictionaries(st.sampled_from(["exp", "iss", "sub"]),
+                              st.one_of(st.integers(), st.floats(), st.text(), st.booleans(), st.none()))),
+))
+def test_reading_an_assertion_refuses_garbage_with_value_error_only(token: str) -> None:
+    # What a platform file may hold is untrusted: either claims come out, or ValueError.
+    try:
+        claims = jwt_claims(token)
+    except ValueError:
+        return
+    assert isinstance(claims, dict)
+    assert expired(claims) in (True, False)

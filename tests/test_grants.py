@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import hashlib
 import json
 import secrets
@@ -21,6 +22,8 @@ from typing import Any, Optional
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
@@ -28,7 +31,11 @@ from tornado.web import Application, RequestHandler
 
 from tests._serve import serve
 from tests.interop._pki import make_pki
-from tornado_alf import FileSecret, JwtBearerGrant, MemoryTokenStore, TokenError, TokenExchange, TornadoClient
+from tornado_alf import FileSecret, JwtBearerGrant, MemoryTokenStore, Token, TokenError, TokenExchange, TornadoClient
+from tornado_alf._expiry import ExpiryPolicy
+from tornado_alf._grants import GrantFields
+from tornado_alf._manager import TokenManager
+from tornado_alf._subjects import Subjects
 
 CLIENT_ID = "grant-client"
 SECRET = "grant-client-secret"
@@ -390,3 +397,36 @@ async def test_on_behalf_of_a_refused_subject_raises_token_error(grant_server: G
     assert caught.value.error == "invalid_grant"
     with pytest.raises(ValueError, match="subject_token"):
         client.on_behalf_of("")
+
+
+# --- the per-subject cache as a policy ----------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=6), max_size=60), st.integers(min_value=1, max_value=4))
+def test_subjects_are_kept_least_recently_used_first(visits: list[int], bound: int) -> None:
+    made: list[str] = []
+
+    def make(grant: GrantFields, digest: str) -> TokenManager:
+        made.append(digest)
+        return TokenManager(_never_called, None, "", ExpiryPolicy())
+
+    subjects = Subjects(make, bound)
+    model: collections.OrderedDict[int, None] = collections.OrderedDict()
+    misses = 0
+    for visit in visits:
+        subjects.manager(TokenExchange(f"user-{visit}"), f"user-{visit}")
+        if visit in model:
+            model.move_to_end(visit)
+        else:
+            misses += 1
+            model[visit] = None
+            if len(model) > bound:
+                model.popitem(last=False)
+        assert len(subjects) == len(model) <= bound
+    assert len(made) == misses
+    assert not any(f"user-{visit}" in digest for visit in visits for digest in made)
+
+
+async def _never_called() -> Token:
+    raise AssertionError("no token is requested here")
