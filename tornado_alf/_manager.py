@@ -14,7 +14,7 @@ from ._expiry import CachedToken, ExpiryPolicy
 from ._recorder import Recorder
 from ._token import Token
 from .errors import TokenError
-from .stores.cache import GuardedCache
+from .stores.guard import GuardedCache
 
 log = logging.getLogger("tornado_alf")
 

@@ -24,6 +24,7 @@ from .auth.methods import client_authentication
 from .hooks import ClientHooks, ClientStats
 from .retry import Retry
 from .stores.codec import token_key_digest
+from .stores.guard import STORE_TIMEOUT
 
 __all__ = ["TornadoClient"]
 
@@ -83,7 +84,8 @@ class TornadoClient:
     :arg refresh_ahead: fraction of the lifetime after which one background refresh
         starts; ``None`` disables it.
     :arg max_token_lifetime: optional cap, in seconds, on how long a token is reused.
-    :arg float store_timeout: bound on each ``token_storage`` call, in seconds.
+    :arg float store_timeout: bound on each ``token_storage`` call, in seconds; during an
+        outage the store is skipped and tried again with backoff (see the storage docs).
     :arg hooks: a `ClientHooks` (or any object with some of its ``on_*`` methods)
         told of every token request, retry, re-authentication and refresh ahead,
         for logs and metrics; its events never hold a secret or a token. `stats`
@@ -118,7 +120,7 @@ class TornadoClient:
         expiry_margin: float = 30,
         refresh_ahead: Optional[float] = 0.8,
         max_token_lifetime: Optional[float] = None,
-        store_timeout: float = 1.0,
+        store_timeout: float = STORE_TIMEOUT,
         hooks: Union[ClientHooks, Any, None] = None,
     ) -> None:
         check_endpoint(token_endpoint)
@@ -154,8 +156,11 @@ class TornadoClient:
         self._closed = False
         self._tokens = TokenManager(
             lambda: endpoint.request_token(self._client()),
-            guarded_cache(token_storage, store_timeout),
-            token_key_digest(token_endpoint, client_id, fields),
+            guarded_cache(token_storage, store_timeout, max_token_lifetime),
+            "" if token_storage is None else token_key_digest(
+                token_endpoint, client_id, fields,
+                auth_method=auth_method, fingerprint=auth.fingerprint, http_options=options,
+            ),
             policy,
             recorder=recorder,
         )

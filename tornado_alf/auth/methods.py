@@ -7,6 +7,7 @@ registry, as servers list them in ``token_endpoint_auth_methods_supported``.
 from __future__ import annotations
 
 import base64
+import hashlib
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any, Optional, Protocol, Union
@@ -31,6 +32,10 @@ class ClientAuthentication(Protocol):
     def hidden(self) -> tuple[str, ...]:
         """Every spelling of the secret the latest request carried."""
 
+    @property
+    def fingerprint(self) -> str:
+        """Names the credential for store keys (a digest, never the secret); never logged."""
+
     def apply(self, form: FormFields, headers: dict[str, str]) -> None:
         """Add the credentials to ``form`` or ``headers`` of one token request."""
 
@@ -39,6 +44,11 @@ def _form_encode(value: str) -> str:
     # RFC 6749 sec. 2.3.1 asks for application/x-www-form-urlencoded; spelling a
     # space %20 rather than "+" reads the same under form and plain URL decoding.
     return urllib.parse.quote(value, safe="")
+
+
+def secret_fingerprint(secret: str) -> str:
+    """A digest naming ``secret`` inside a store key's identity, which `token_key_digest` stretches."""
+    return "secret:" + hashlib.sha256(b"tornado-alf client secret\0" + secret.encode()).hexdigest()
 
 
 def spellings(secret: str) -> tuple[str, ...]:
@@ -58,6 +68,7 @@ class ClientSecretBasic:
         credentials = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
         self._header = "Basic " + credentials
         self.hidden = (*spellings(client_secret), credentials)
+        self.fingerprint = secret_fingerprint(client_secret)
 
     def apply(self, form: FormFields, headers: dict[str, str]) -> None:
         """Send the credentials as the ``Authorization`` header."""
@@ -73,6 +84,7 @@ class ClientSecretPost:
     def __init__(self, client_id: str, client_secret: str) -> None:
         self._fields = [("client_id", client_id), ("client_secret", client_secret)]
         self.hidden = spellings(client_secret)
+        self.fingerprint = secret_fingerprint(client_secret)
 
     def apply(self, form: FormFields, headers: dict[str, str]) -> None:
         """Send the credentials as form fields."""
@@ -90,6 +102,7 @@ class ClientIdOnly:
     """
 
     hidden: tuple[str, ...] = ()  # nothing secret is sent
+    fingerprint = ""  # tls_client_auth: the certificate is named from http_options
 
     def __init__(self, client_id: str, auth_method: str) -> None:
         self._client_id = client_id
