@@ -30,7 +30,7 @@ log = logging.getLogger("tornado_alf")
 T = TypeVar("T")
 
 #: Default bound on each store call, in seconds (see docs/storage: a healthy Redis answers in ~0.1 ms).
-STORE_TIMEOUT = 0.25
+STORE_TIMEOUT = 0.5
 
 #: First and longest pause before a failing store is tried again.
 BACKOFF_FIRST = 0.5
@@ -41,7 +41,7 @@ class StoreHealth:
     """One store's outage state, shared by every `GuardedCache` over it."""
 
     def __init__(self) -> None:
-        self.failed: set[str] = set()  # operations whose last attempt failed
+        self.failed: set[str] = set()  # "read" and/or "write" when their last attempt failed
         self.retry_at = 0.0
         self.backoff = BACKOFF_FIRST
 
@@ -91,8 +91,14 @@ class GuardedCache:
     async def load(self, key: str) -> Optional[Token]:
         """The stored token; ``None`` if absent, garbage, or the store fails."""
         try:
-            token: Optional[Token] = await self.strict("read", lambda: self.cache.load(key))
+            token: Union[Token, ValueError, None] = await self.strict(
+                "read", lambda: _garbage_as_value(self.cache, key)
+            )
         except StoreUnavailable:
+            return None
+        if isinstance(token, ValueError):
+            # The store answered: no outage. The next token overwrites the value.
+            log.warning("token store %r holds a value that is not a token (%s); replacing it", self.cache, token)
             return None
         return token
 
@@ -168,7 +174,7 @@ class GuardedCache:
     async def _failed(self, action: str, exc: BaseException) -> None:
         health = self._health
         first = not health.failed
-        health.failed.add(action)
+        health.failed.add(_kind(action))
         health.retry_at = self._clock() + health.backoff
         health.backoff = min(health.backoff * 2, BACKOFF_MAX)
         if not first:
@@ -191,9 +197,9 @@ class GuardedCache:
 
     def _answered(self, action: str) -> None:
         health = self._health
-        if action not in health.failed:
-            return
-        health.failed.discard(action)
+        if _kind(action) not in health.failed:
+            return  # a store that fails only on reads (or writes) stays in its outage
+        health.failed.discard(_kind(action))
         if not health.failed:
             health.backoff = BACKOFF_FIRST
             log.info("token store %r is answering again", self.cache)
@@ -236,6 +242,17 @@ class GuardedCache:
     def __repr__(self) -> str:
         state = "failing" if self.failing else "healthy"
         return f"<GuardedCache {state} {self.cache!r}>"
+
+
+async def _garbage_as_value(cache: Union[TokenCache, FleetCache], key: str) -> Union[Token, ValueError, None]:
+    try:
+        return await cache.load(key)
+    except ValueError as exc:
+        return ValueError(type(exc).__name__)
+
+
+def _kind(action: str) -> str:
+    return "read" if action == "read" else "write"
 
 
 def _loop_error(exc: BaseException) -> bool:
