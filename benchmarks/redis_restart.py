@@ -62,6 +62,26 @@ async def work(config: dict[str, Any]) -> list[tuple[float, float, int]]:
     return samples
 
 
+async def store_latency(redis_port: int, count: int = 5000) -> str:
+    """How long a healthy Redis takes to answer: the figure ``store_timeout`` is chosen from."""
+    import redis.asyncio
+
+    connection = redis.asyncio.Redis(host="127.0.0.1", port=redis_port)
+    started = time.perf_counter()
+    await connection.get("tornado-alf:probe")
+    cold = time.perf_counter() - started
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        await connection.get("tornado-alf:probe")
+        times.append(time.perf_counter() - started)
+    await connection.aclose()
+    times.sort()
+    p50, p999 = times[len(times) // 2], times[int(len(times) * 0.999)]
+    return (f"healthy Redis GET over {count}: median {p50 * 1000:.2f} ms, p99.9 {p999 * 1000:.2f} ms, "
+            f"max {times[-1] * 1000:.2f} ms; first command on a new connection {cold * 1000:.2f} ms")
+
+
 def start_auth_server(latency: float, lifetime: float) -> tuple[subprocess.Popen[str], AuthServerInfo]:
     argv = [sys.executable, "-m", "tornado_alf.testing", "--token-latency", str(latency), "--expires-in", str(lifetime)]
     proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
@@ -89,6 +109,7 @@ def start_workers(args: argparse.Namespace, server: AuthServerInfo, redis_port: 
 def run(args: argparse.Namespace) -> None:
     redis = RedisServer()
     redis.start()
+    print(asyncio.run(store_latency(redis.port)))
     auth_proc, server = start_auth_server(args.latency, args.lifetime)
     workers: list[subprocess.Popen[str]] = []
     try:

@@ -63,8 +63,8 @@ async def test_encrypted_store_over_aiomcache_shares_sealed_tokens(
     assert {r.code for r in responses} == {200}
     assert auth_server.token_requests == 1  # the second client opened the first one's sealed token
     assert warnings(caplog) == []
-    (key,) = memcached_keys(memcached_server.port)
-    stored = await aiomcache_clients().get(key.encode())
+    (stored_key,) = memcached_keys(memcached_server.port)
+    stored = await aiomcache_clients().get(stored_key.encode())
     (issued,) = auth_server.issued
     assert stored is not None
     assert issued.encode() not in stored  # sealed at rest

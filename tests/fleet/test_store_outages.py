@@ -118,7 +118,7 @@ async def test_a_store_failing_on_one_operation_warns_once(
     assert len(warnings(caplog)) == 1
 
 
-class SwallowingRedis(redis.asyncio.Redis):  # type: ignore[misc]
+class SwallowingRedis(redis.asyncio.Redis):
     """A get/set store whose ``get`` ignores cancellation until released, then fails late."""
 
     release: asyncio.Event
