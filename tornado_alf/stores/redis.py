@@ -69,8 +69,13 @@ class RedisTokenStore(FleetCache):
     :arg encryption_key: seal stored tokens with this Fernet key, or a list of
         keys newest first (rotation); needs ``tornado-alf[encryption]``. A value
         that does not open with them reads as absent. See `EncryptedTokenStore`.
+    :raises TypeError: for a blocking client (``redis.Redis``, ``valkey.Valkey``),
+        before any command is sent.
 
     .. versionadded:: 1.0
+    .. versionchanged:: 2.0
+       Keys are scoped to the credentials; the TTL is clamped to what Redis
+       accepts; blocking clients are refused.
     """
 
     def __init__(
@@ -158,8 +163,8 @@ class RedisTokenStore(FleetCache):
         :arg str key: the token's name (see `token_key`).
         :arg fetch: asks the token endpoint for a new token.
         :arg is_usable: whether a token another process stored is still good to use.
-        :arg guard: runs one Redis command bounded in time, raising the client's
-            ``StoreUnavailable`` when it fails.
+        :arg guard: runs one Redis command bounded in time, raising
+            ``StoreUnavailable`` when it fails or the store is in an outage.
         """
         try:
             turn = await self._wait_turn(key, is_usable, guard)
