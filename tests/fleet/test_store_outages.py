@@ -242,3 +242,18 @@ async def test_the_warning_names_a_refused_connection(
 def _no_stray_acl(redis_server: RedisServer) -> Iterator[None]:
     yield
     ask(redis_server.port, b"ACL DELUSER limited")
+
+
+async def test_a_lock_is_released_even_when_sharing_the_token_failed(
+    redis_server: RedisServer, auth_server: AuthServer, make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # SET is allowed on lock keys only: the lock is taken, writing the token fails.
+    rule = b"ACL SETUSER limited on >pw ~* +@all -set (~*:lock +set)"
+    assert ask(redis_server.port, rule).startswith(b"+OK")
+    connection = redis.asyncio.Redis(host=HOST, port=redis_server.port, username="limited", password="pw")
+    try:
+        assert (await make_client(RedisTokenStore(connection)).fetch(auth_server.resource_url)).code == 200
+    finally:
+        await connection.aclose()
+    assert "failed to write" in warnings(caplog)[0]
+    assert ask(redis_server.port, b"KEYS *") == b"*0\r\n"  # no lock left to hold up the fleet

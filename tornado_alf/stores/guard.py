@@ -138,8 +138,10 @@ class GuardedCache:
     async def strict(self, action: str, call: Callable[[], Awaitable[T]]) -> T:
         """Run one store call bounded in time; `StoreUnavailable` (logged) if it fails or is skipped."""
         health = self._health
-        if health.failed and self._clock() < health.retry_at:
-            raise StoreUnavailable(action)  # an outage: skipped until the next retry
+        # An outage skips the store until the next retry, but a lock we hold is always
+        # offered back: left behind, it would hold up the fleet for lock_timeout.
+        if health.failed and self._clock() < health.retry_at and action != "unlock":
+            raise StoreUnavailable(action)
         try:
             try:
                 result = await self._bounded(call)
