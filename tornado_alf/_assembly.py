@@ -109,16 +109,22 @@ def client_parts(
     recorder = Recorder(hook_methods(hooks), urllib.parse.urlsplit(token_endpoint).netloc)
     endpoint = TokenEndpoint(token_endpoint, auth, fields, options, Retry.from_setting(token_retry),
                              recorder=recorder, grant=None if grant is None else GrantFields(grant))
-    cache = guarded_cache(token_storage, store_timeout)
-    base_key = token_key_digest(token_endpoint, client_id, fields)
+    cache = guarded_cache(token_storage, store_timeout, max_token_lifetime)
+
+    def key(fingerprint: str) -> str:
+        return token_key_digest(token_endpoint, client_id, fields, auth_method=auth_method,
+                                fingerprint=fingerprint, http_options=options)
+
+    # A rotating credential's key is known once it is read: prepare() computes it then.
+    base_key = "" if cache is None or endpoint.rotates else key(auth.fingerprint)
 
     def manager(grant_fields: Optional[GrantFields], _name: str) -> TokenManager:
         async def prepare() -> str:
             _, credential, grant_print = await endpoint.refresh(grant_fields)
             if cache is None:
                 return ""  # no store: no key to compute
-            key = token_key_digest(token_endpoint, client_id, [*fields, ("", credential)]) if credential else base_key
-            return subject_key(key, grant_print) if grant_print else key
+            client_key = key(credential) if endpoint.rotates else base_key  # stretched once per credential
+            return subject_key(client_key, grant_print) if grant_print else client_key
 
         return TokenManager(
             lambda: endpoint.request_token(http_client_of(), grant_fields), cache, base_key, policy,

@@ -23,6 +23,7 @@ from ._token import Token
 from ._token_request import ParamValue
 from .hooks import ClientHooks, ClientStats
 from .retry import Retry
+from .stores.guard import STORE_TIMEOUT
 
 __all__ = ["TornadoClient"]
 
@@ -84,7 +85,8 @@ class TornadoClient:
     :arg refresh_ahead: fraction of the lifetime after which one background refresh
         starts; ``None`` disables it.
     :arg max_token_lifetime: optional cap, in seconds, on how long a token is reused.
-    :arg float store_timeout: bound on each ``token_storage`` call, in seconds.
+    :arg float store_timeout: bound on each ``token_storage`` call, in seconds; during an
+        outage the store is skipped and tried again with backoff (see the storage docs).
     :arg client_assertion: a JWT the platform issues for this client (Azure's
         ``AZURE_FEDERATED_TOKEN_FILE``, a Kubernetes projected token): a `FileSecret`,
         a callable or a str, sent as ``client_assertion`` (RFC 7523 sec. 2.2) instead
@@ -128,7 +130,7 @@ class TornadoClient:
         expiry_margin: float = 30,
         refresh_ahead: Optional[float] = 0.8,
         max_token_lifetime: Optional[float] = None,
-        store_timeout: float = 1.0,
+        store_timeout: float = STORE_TIMEOUT,
         hooks: Union[ClientHooks, Any, None] = None,
         client_assertion: Optional[Credential] = None,
         client_certificate: Optional[Credential] = None,
