@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.doubles import CLIENT_ID, CLIENT_SECRET
-from tornado_alf import FileSecret, MemoryTokenStore, TokenError, TornadoClient
+from tests.servers import RedisServer, ask
+from tornado_alf import FileSecret, MemoryTokenStore, RedisTokenStore, TokenError, TornadoClient
 from tornado_alf._sources import expired, jwt_claims
 from tornado_alf.testing import AuthServer
 
@@ -78,10 +80,11 @@ async def test_a_secret_rotated_on_disk_keeps_a_client_under_load_working(
     assert auth_server.token_requests == len(secrets) + 1
 
 
+@pytest.mark.parametrize("store", [None, MemoryTokenStore()], ids=["no store", "memory store"])
 async def test_the_rotation_race_reads_the_file_again_after_invalid_client(
-    auth_server: AuthServer, secret_file: Path
+    auth_server: AuthServer, secret_file: Path, store: object
 ) -> None:
-    client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, FileSecret(secret_file))
+    client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, FileSecret(secret_file), token_storage=store)
     await client.fetch(auth_server.resource_url)
     # A rewrite that a stat cannot see: same size, inode and modification time.
     stat = os.stat(secret_file)
@@ -244,3 +247,25 @@ def test_reading_an_assertion_refuses_garbage_with_value_error_only(token: str) 
         return
     assert isinstance(claims, dict)
     assert expired(claims) in (True, False)
+
+
+async def test_a_fleet_sharing_redis_follows_a_rotated_secret(
+    auth_server: AuthServer, secret_file: Path, redis_server: RedisServer
+) -> None:
+    connection = redis.asyncio.Redis(host="127.0.0.1", port=redis_server.port)
+    fleet = [TornadoClient(auth_server.token_endpoint, CLIENT_ID, FileSecret(secret_file),
+                           token_storage=RedisTokenStore(connection)) for _ in range(3)]
+    try:
+        for client in fleet:
+            await client.fetch(auth_server.resource_url)
+        write(secret_file, NEW_SECRET)
+        rotate_at_server(auth_server, NEW_SECRET)
+        codes = [(await client.fetch(auth_server.resource_url)).code for client in fleet]
+    finally:
+        for client in fleet:
+            client.close()
+        await connection.aclose()
+    # One token per secret for the whole fleet, under a key of its own; the revoked one was discarded.
+    assert (codes, auth_server.token_requests) == ([200, 200, 200], 2)
+    keys = [line for line in ask(redis_server.port, b"KEYS *").decode().split("\r\n") if "tornado-alf:" in line]
+    assert len([key for key in keys if not key.endswith(":lock")]) == 1

@@ -125,9 +125,10 @@ class TokenManager:
                 self._task = None
 
     async def _obtain_once(self) -> CachedToken:
+        held_under = self._key  # a rejected token is discarded where it was stored, before a rotation
         if self._prepare is not None:
             self._key = await self._prepare()
-        token = await self._usable_stored_token()
+        token = await self._usable_stored_token(held_under)
         if token is None:
             token = await self._fetch_and_share()
         else:
@@ -137,13 +138,13 @@ class TokenManager:
             self._cached = cached
         return cached
 
-    async def _usable_stored_token(self) -> Optional[Token]:
+    async def _usable_stored_token(self, held_under: str) -> Optional[Token]:
         """A token from the shared store that is neither rejected, expired nor due for refresh."""
         if self._cache is None:
             return None
         rejected, self._rejected = self._rejected, None
         if rejected is not None:
-            await self._cache.discard(self._key, rejected)
+            await self._cache.discard(held_under, rejected)
         token = await self._cache.load(self._key)
         if token is None or (rejected is not None and token.access_token == rejected.access_token):
             return None
