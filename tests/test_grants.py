@@ -350,6 +350,8 @@ def test_token_exchange_arguments_are_checked() -> None:
     with pytest.raises(TypeError, match="grant must be"):
         TornadoClient("https://a.example/token", CLIENT_ID, SECRET, grant="token-exchange")  # type: ignore[arg-type]
     assert "user-" not in repr(TokenExchange("user-secret-token"))
+    assertion = platform_token()
+    assert assertion not in repr(JwtBearerGrant(assertion))
 
 
 async def test_on_behalf_of_caches_one_token_per_subject_single_flighted(grant_server: GrantServer) -> None:

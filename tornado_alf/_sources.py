@@ -116,6 +116,8 @@ class Source:
             seen = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
             if not force and seen == self._stat and self._value is not None:
                 return self._value
+            # A credential file is a few KB on a local or tmpfs mount, read once per change:
+            # inline, as Tornado's ssl options read certificate files.
             with open(path, "rb") as file:
                 data = file.read()
         except OSError as exc:
