@@ -269,3 +269,10 @@ async def test_a_fleet_sharing_redis_follows_a_rotated_secret(
     assert (codes, auth_server.token_requests) == ([200, 200, 200], 2)
     keys = [line for line in ask(redis_server.port, b"KEYS *").decode().split("\r\n") if "tornado-alf:" in line]
     assert len([key for key in keys if not key.endswith(":lock")]) == 1
+
+
+async def test_a_directory_instead_of_a_file_is_named(auth_server: AuthServer, tmp_path: Path) -> None:
+    client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, FileSecret(tmp_path))
+    with pytest.raises(TokenError, match=rf"client_secret from file {tmp_path} cannot be read \(IsADirectoryError"):
+        await client.get_token()
+    client.close()

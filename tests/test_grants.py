@@ -432,3 +432,17 @@ def test_subjects_are_kept_least_recently_used_first(visits: list[int], bound: i
 
 async def _never_called() -> Token:
     raise AssertionError("no token is requested here")
+
+
+async def test_token_exchange_with_a_subject_token_file_follows_its_rotation(
+    grant_server: GrantServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "subject-token"
+    write(path, "user-first")
+    client = TornadoClient(grant_server.token_endpoint, CLIENT_ID, SECRET, grant=TokenExchange(FileSecret(path)))
+    first = json.loads((await client.fetch(grant_server.resource_url)).body)["subject"]
+    write(path, "user-second")
+    grant_server.issued.clear()
+    second = json.loads((await client.fetch(grant_server.resource_url)).body)["subject"]
+    client.close()
+    assert (first, second) == ("user-first", "user-second")
