@@ -15,7 +15,7 @@ import dataclasses
 import logging
 import threading
 from collections.abc import AsyncIterator, Iterator
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from tornado.httpclient import AsyncHTTPClient
 from tornado.httpserver import HTTPServer
@@ -49,6 +49,14 @@ def configured_http_client(kind: str) -> Iterator[None]:
         yield
     finally:
         AsyncHTTPClient._restore_configuration(saved)
+
+
+async def until(condition: Callable[[], bool], limit: float = 10.0) -> None:
+    """Wait (bounded) until ``condition()`` holds."""
+    deadline = asyncio.get_running_loop().time() + limit
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition never held"
+        await asyncio.sleep(0.01)
 
 
 def client_for(server: AuthServer, http_client: Optional[AsyncHTTPClient] = None, **kwargs: Any) -> TornadoClient:
@@ -170,6 +178,7 @@ class ServerThread:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        assert self._loop is not None and self._done is not None
+        assert self._loop is not None
+        assert self._done is not None
         self._loop.call_soon_threadsafe(self._done.set)
         self._thread.join(10)

@@ -37,7 +37,7 @@ def in_threads(count: int, main: Callable[[], Awaitable[list[Outcome]]]) -> list
         start.wait()
         try:
             outcomes.extend(asyncio.run(on_loop()))
-        except BaseException as exc:  # noqa: BLE001 - reported to the test below
+        except BaseException as exc:  # reported to the test below
             outcomes.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(count)]
@@ -55,7 +55,7 @@ async def callers(client: TornadoClient, url: str, count: int, gap: float) -> li
         await asyncio.sleep(delay)
         try:
             return (await client.fetch(url, raise_error=False)).code
-        except Exception as exc:  # noqa: BLE001 - any failure is what the test reports
+        except Exception as exc:  # any failure is what the test reports
             return exc
 
     return list(await asyncio.gather(*(one(i * gap) for i in range(count))))
@@ -64,7 +64,8 @@ async def callers(client: TornadoClient, url: str, count: int, gap: float) -> li
 @pytest.mark.parametrize("kind", HTTP_CLIENTS)
 def test_two_loops_at_once_make_at_most_one_token_request_each(kind: str) -> None:
     with configured_http_client(kind), ServerThread(token_latency=0.2) as servers:
-        assert servers.auth_server is not None and servers.resource is not None
+        assert servers.auth_server is not None
+        assert servers.resource is not None
         client = client_for(servers.auth_server)
         url = servers.resource.url
         outcomes = in_threads(2, lambda: callers(client, url, 50, 0.01))
@@ -78,7 +79,8 @@ def test_two_loops_at_once_make_at_most_one_token_request_each(kind: str) -> Non
 @pytest.mark.parametrize("kind", HTTP_CLIENTS)
 def test_a_token_obtained_on_one_loop_serves_another(kind: str) -> None:
     with configured_http_client(kind), ServerThread() as servers:
-        assert servers.auth_server is not None and servers.resource is not None
+        assert servers.auth_server is not None
+        assert servers.resource is not None
         client = client_for(servers.auth_server)
         url = servers.resource.url
         assert in_threads(1, lambda: callers(client, url, 5, 0)) == [200] * 5
@@ -91,7 +93,8 @@ def test_revocations_while_two_loops_run_cost_at_most_one_token_request_per_loop
     revocations = 8
     with configured_http_client(kind), ServerThread(token_latency=0.02) as servers:
         auth_server, resource = servers.auth_server, servers.resource
-        assert auth_server is not None and resource is not None
+        assert auth_server is not None
+        assert resource is not None
         client = client_for(auth_server, reauth_cooldown=0)
 
         def revoke_now_and_then() -> None:
