@@ -130,6 +130,19 @@ async def test_after_the_cooldown_one_rejection_gets_one_new_token_and_one_more_
     client.close()
 
 
+async def test_a_token_the_resource_took_once_is_an_ordinary_token_when_revoked(
+    auth_server: AuthServer, http_client: AsyncHTTPClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = client_for(auth_server, http_client)
+    await client.fetch(auth_server.resource_url)
+    for _ in range(3):
+        auth_server.revoke_all()  # the token obtained after the last 401 was accepted: no cool-down
+        assert (await client.fetch(auth_server.resource_url)).code == 200
+    assert (auth_server.token_requests, warnings_of(caplog)) == (4, [])
+    assert client.stats().reauthentications_suppressed == 0
+    client.close()
+
+
 async def test_reauth_cooldown_zero_asks_on_every_rejection(auth_server: AuthServer) -> None:
     client = client_for(auth_server, reauth_cooldown=0)
     auth_server.reject_all_tokens = True

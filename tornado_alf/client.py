@@ -85,8 +85,8 @@ class TornadoClient:
         resource); those responses are returned as they are. ``0`` disables it.
     :arg float expiry_margin: seconds before expiry at which a token counts as expired,
         applied as ``min(expiry_margin, lifetime / 2)``.
-    :arg refresh_ahead: fraction of the lifetime after which one background refresh
-        starts; ``None`` disables it.
+    :arg refresh_ahead: how far from a token's arrival to its expiry one background
+        refresh starts, as a fraction; ``None`` disables it.
     :arg max_token_lifetime: optional cap, in seconds, on how long a token is reused.
     :arg float store_timeout: bound on each ``token_storage`` call, in seconds.
     :arg hooks: a `ClientHooks` (or any object with some of its ``on_*`` methods)
