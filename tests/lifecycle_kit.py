@@ -59,6 +59,17 @@ async def until(condition: Callable[[], bool], limit: float = 10.0) -> None:
         await asyncio.sleep(0.01)
 
 
+def leftover_tasks() -> list[str]:
+    """Tasks still pending that run this library's code."""
+    names = []
+    for task in asyncio.all_tasks():
+        code = getattr(task.get_coro(), "cr_code", None)
+        pending = task is not asyncio.current_task() and not task.done()
+        if pending and code is not None and "tornado_alf" in code.co_filename:
+            names.append(code.co_name)
+    return names
+
+
 def client_for(server: AuthServer, http_client: Optional[AsyncHTTPClient] = None, **kwargs: Any) -> TornadoClient:
     """A `TornadoClient` with the test credentials of ``server``."""
     return TornadoClient(server.token_endpoint, CLIENT_ID, CLIENT_SECRET, http_client=http_client, **kwargs)
@@ -66,10 +77,11 @@ def client_for(server: AuthServer, http_client: Optional[AsyncHTTPClient] = None
 
 @dataclasses.dataclass
 class Hit:
-    """One request the resource received: the token it carried (``None``: none) and the answer."""
+    """One request the resource received: the token it carried (``None``: none), the answer, its ``X-Call``."""
 
     token: Optional[str]
     status: int
+    call: Optional[str] = None
 
 
 class Resource:
@@ -120,7 +132,7 @@ class _Handler(RequestHandler):
     async def prepare(self) -> None:
         resource = self.resource
         scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
-        hit = Hit(token if scheme == "Bearer" else None, 0)
+        hit = Hit(token if scheme == "Bearer" else None, 0, self.request.headers.get("X-Call"))
         resource.hits.append(hit)
         if resource.delay:
             await asyncio.sleep(resource.delay)

@@ -16,7 +16,7 @@ from typing import Callable
 import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
-from tests.lifecycle_kit import HTTP_CLIENTS, client_for, new_http_client, servers, until
+from tests.lifecycle_kit import HTTP_CLIENTS, client_for, leftover_tasks, new_http_client, servers, until
 from tornado_alf import TokenError, TornadoClient
 from tornado_alf._expiry import ExpiryPolicy
 from tornado_alf._token import Token
@@ -201,17 +201,6 @@ async def test_close_during_a_refresh_ahead_leaves_no_task(auth_server: AuthServ
     assert leftover_tasks() == []
     assert client.stats().refresh_ahead_failed == 0  # a cancelled refresh is not a failure
     await asyncio.sleep(0.6)  # Tornado keeps the abandoned request's socket until the endpoint answers
-
-
-def leftover_tasks() -> list[str]:
-    """Tasks still pending that run this library's code."""
-    names = []
-    for task in asyncio.all_tasks():
-        code = getattr(task.get_coro(), "cr_code", None)
-        pending = task is not asyncio.current_task() and not task.done()
-        if pending and code is not None and "tornado_alf" in code.co_filename:
-            names.append(code.co_name)
-    return names
 
 
 @pytest.mark.parametrize(
