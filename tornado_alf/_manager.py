@@ -131,11 +131,13 @@ class TokenManager:
         return not any(not task.done() and not loop.is_closed() for loop, task in list(self._flights.items()))
 
     def _start(self, loop: Loop, background: bool, after_rejection: bool = False) -> asyncio.Task[CachedToken]:
-        if self._closed:
-            raise TokenError(599, "the client was closed; no token request starts")
         task = loop.create_task(self._obtain(after_rejection))
         self._flights[loop] = task
         task.add_done_callback(functools.partial(self._landed, loop))
+        # Checked once the task is listed, so that a close() in another thread either sees it or is seen.
+        if self._closed:
+            task.cancel()
+            raise TokenError(599, "the client was closed; no token request starts")
         if background:
             task.add_done_callback(functools.partial(self._refresh_done, self._clock()))
         return task
