@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import functools
 import logging
 import time
@@ -55,7 +57,10 @@ class TokenManager:
         self._policy = policy
         self._clock = clock
         self._cached: Optional[CachedToken] = None
-        self._rejected: Optional[Token] = None  # the cached token stops serving when it is this one
+        # Access tokens the resource rejected, newest last: the cached token stops serving when
+        # it is one of them. Appended, never overwritten, so that a stale rejection from another
+        # thread cannot bring a rejected token back; a token pushed out is long superseded.
+        self._rejected: collections.deque[str] = collections.deque(maxlen=8)
         self._to_discard: Optional[Token] = None  # rejected, still to be deleted from the store
         self._refresh_retry: Optional[tuple[Token, float]] = None  # after a failed refresh ahead
         self._flights: dict[Loop, asyncio.Task[CachedToken]] = {}
@@ -67,8 +72,7 @@ class TokenManager:
         cached = self._cached
         if cached is None:
             return None
-        rejected = self._rejected
-        if rejected is not None and rejected.access_token == cached.token.access_token:
+        if self._rejected and cached.token.access_token in self._rejected:
             return None
         now = self._clock()
         if now >= cached.refresh_at:
@@ -106,7 +110,9 @@ class TokenManager:
         """Stop serving ``rejected`` if it is still the current token; the next call gets another."""
         cached = self._cached
         if cached is not None and cached.token.access_token == rejected.access_token:
-            self._to_discard = self._rejected = rejected
+            if rejected.access_token not in self._rejected:
+                self._rejected.append(rejected.access_token)
+            self._to_discard = rejected
 
     def close(self) -> None:
         """Start no more token requests and cancel those in flight; their waiters get `TokenError`."""
@@ -160,10 +166,10 @@ class TokenManager:
         now = self._clock()
         cached = self._policy.schedule(token, now, time.time(), arrived=arrived, after_rejection=after_rejection)
         if cached.use_until > now:
-            rejected = self._rejected
-            if arrived and rejected is not None and rejected.access_token == token.access_token:
+            if arrived and token.access_token in self._rejected:
                 # The endpoint issued the rejected token again: asking once more would not help.
-                self._rejected = None
+                with contextlib.suppress(ValueError):  # another thread removed it first
+                    self._rejected.remove(token.access_token)
             self._cached = cached
         return cached
 
@@ -198,8 +204,7 @@ class TokenManager:
 
     def _is_usable(self, token: Token) -> bool:
         """Whether ``token`` is neither rejected, expired nor due for refresh by this client's policy."""
-        rejected = self._rejected
-        if rejected is not None and rejected.access_token == token.access_token:
+        if token.access_token in self._rejected:
             return False
         cached = self._policy.schedule(token, self._clock(), time.time())
         return self._clock() < min(cached.refresh_at, cached.use_until)
