@@ -18,6 +18,7 @@ from ._arguments import (
     check_auth,
     check_client,
     check_endpoint,
+    check_reauth_cooldown,
     expiry_policy,
     guarded_cache,
     hook_methods,
@@ -27,6 +28,7 @@ from ._arguments import (
 )
 from ._discovery import discover_token_endpoint
 from ._manager import TokenManager
+from ._reauth import Reauthentication
 from ._recorder import Recorder
 from ._token_endpoint import TokenEndpoint
 from ._token_request import ParamValue
@@ -42,6 +44,7 @@ class ClientParts:
     endpoint: TokenEndpoint
     tokens: TokenManager
     reauth_statuses: frozenset[int]
+    reauth: Reauthentication
     recorder: Recorder
 
 
@@ -65,6 +68,7 @@ def client_parts(
     signing_alg: Optional[str],
     http_options: Optional[Mapping[str, Any]],
     reauth_statuses: Iterable[int],
+    reauth_cooldown: float,
     expiry_margin: float,
     refresh_ahead: Optional[float],
     max_token_lifetime: Optional[float],
@@ -99,7 +103,8 @@ def client_parts(
         policy,
         recorder=recorder,
     )
-    return ClientParts(endpoint, tokens, reauth_status_set(reauth_statuses), recorder)
+    reauth = Reauthentication(tokens, check_reauth_cooldown(reauth_cooldown), recorder)
+    return ClientParts(endpoint, tokens, reauth_status_set(reauth_statuses), reauth, recorder)
 
 
 async def discover_for(
