@@ -18,6 +18,7 @@ from ._arguments import (
     check_auth,
     check_client,
     check_endpoint,
+    check_reauth_cooldown,
     credential_sources,
     expiry_policy,
     guarded_cache,
@@ -29,11 +30,12 @@ from ._arguments import (
 from ._discovery import discover_token_endpoint
 from ._grants import GrantFields
 from ._manager import TokenManager
+from ._reauth import Reauthentication
 from ._recorder import Recorder
 from ._subjects import Subjects, check_max_subjects, subject_key
 from ._token_endpoint import TokenEndpoint
 from ._token_request import ParamValue
-from .auth import client_authentication, credential_methods, rotating_authentication
+from .auth import ClientAuthentication, client_authentication, credential_methods, rotating_authentication
 from .retry import Retry
 from .stores.codec import token_key_digest
 
@@ -45,6 +47,7 @@ class ClientParts:
     endpoint: TokenEndpoint
     tokens: TokenManager
     reauth_statuses: frozenset[int]
+    reauth: Reauthentication
     recorder: Recorder
     subjects: Subjects
 
@@ -69,6 +72,7 @@ def client_parts(
     signing_alg: Optional[str],
     http_options: Optional[Mapping[str, Any]],
     reauth_statuses: Iterable[int],
+    reauth_cooldown: float,
     expiry_margin: float,
     refresh_ahead: Optional[float],
     max_token_lifetime: Optional[float],
@@ -88,24 +92,11 @@ def client_parts(
     policy = expiry_policy(expiry_margin, refresh_ahead, max_token_lifetime)
     options = token_http_options(token_endpoint, http_options)
     fields = token_request_fields(scope, token_request_params, audience=audience, resource=resource)
-    auth_method, sources = credential_sources(
-        auth_method, grant, client_secret=client_secret, private_key=private_key,
-        client_certificate=client_certificate, client_assertion=client_assertion,
+    auth_method, auth = authentication(
+        token_endpoint, client_id, client_secret, auth_method, basic_auth_encoding, options, grant=grant,
+        private_key=private_key, private_key_id=private_key_id, assertion_audience=assertion_audience,
+        signing_alg=signing_alg, client_certificate=client_certificate, client_assertion=client_assertion,
     )
-    jwt_arguments: dict[str, Any] = {"private_key_id": private_key_id, "assertion_audience": assertion_audience,
-                     "signing_alg": signing_alg}
-    if "client_assertion" in sources:
-        check_auth("none", None, basic_auth_encoding, options, **jwt_arguments)
-    else:
-        check_auth(auth_method, client_secret, basic_auth_encoding, options, private_key=private_key, **jwt_arguments)
-    jwt_arguments["assertion_audience"] = token_endpoint if assertion_audience is None else assertion_audience
-    if any(source.rotates for source in sources.values()):
-        auth = rotating_authentication(auth_method, client_id, sources, basic_auth_encoding, **jwt_arguments)
-    else:
-        auth = client_authentication(
-            auth_method, client_id, client_secret, basic_auth_encoding, private_key=private_key,
-            client_certificate=client_certificate, **jwt_arguments,
-        )
     recorder = Recorder(hook_methods(hooks), urllib.parse.urlsplit(token_endpoint).netloc)
     endpoint = TokenEndpoint(token_endpoint, auth, fields, options, Retry.from_setting(token_retry),
                              recorder=recorder, grant=None if grant is None else GrantFields(grant))
@@ -118,7 +109,7 @@ def client_parts(
     # A rotating credential's key is known once it is read: prepare() computes it then.
     base_key = "" if cache is None or endpoint.rotates else key(auth.fingerprint)
 
-    def manager(grant_fields: Optional[GrantFields], _name: str) -> TokenManager:
+    def manager(grant_fields: Optional[GrantFields]) -> TokenManager:
         async def prepare() -> str:
             _, credential, grant_print = await endpoint.refresh(grant_fields)
             if cache is None:
@@ -131,9 +122,53 @@ def client_parts(
             recorder=recorder, prepare=prepare if endpoint.rotates or grant_fields is not None else None,
         )
 
-    subjects = Subjects(manager, check_max_subjects(max_subjects))
-    tokens = manager(endpoint.grant, "")
-    return ClientParts(endpoint, tokens, reauth_status_set(reauth_statuses), recorder, subjects)
+    cooldown = check_reauth_cooldown(reauth_cooldown)
+
+    def subject(grant_fields: GrantFields) -> tuple[TokenManager, Reauthentication]:
+        tokens = manager(grant_fields)
+        return tokens, Reauthentication(tokens, cooldown, recorder)
+
+    subjects = Subjects(subject, check_max_subjects(max_subjects))
+    tokens = manager(endpoint.grant)
+    reauth = Reauthentication(tokens, cooldown, recorder)
+    return ClientParts(endpoint, tokens, reauth_status_set(reauth_statuses), reauth, recorder, subjects)
+
+
+def authentication(
+    token_endpoint: str,
+    client_id: str,
+    client_secret: Any,
+    auth_method: str,
+    basic_auth_encoding: str,
+    options: Mapping[str, Any],
+    *,
+    grant: Any,
+    private_key: Any,
+    client_certificate: Any,
+    client_assertion: Any,
+    **jwt_arguments: Any,
+) -> tuple[str, ClientAuthentication]:
+    """``(auth method, client authentication)`` for checked arguments; rotating when a source may change.
+
+    ``jwt_arguments`` are ``private_key_id``, ``assertion_audience`` and ``signing_alg``.
+    """
+    auth_method, sources = credential_sources(
+        auth_method, grant, client_secret=client_secret, private_key=private_key,
+        client_certificate=client_certificate, client_assertion=client_assertion,
+    )
+    if "client_assertion" in sources:
+        check_auth("none", None, basic_auth_encoding, options, **jwt_arguments)
+    else:
+        check_auth(auth_method, client_secret, basic_auth_encoding, options, private_key=private_key, **jwt_arguments)
+    if jwt_arguments["assertion_audience"] is None:
+        jwt_arguments["assertion_audience"] = token_endpoint
+    if any(source.rotates for source in sources.values()):
+        return auth_method, rotating_authentication(auth_method, client_id, sources, basic_auth_encoding,
+                                                    **jwt_arguments)
+    return auth_method, client_authentication(
+        auth_method, client_id, client_secret, basic_auth_encoding, private_key=private_key,
+        client_certificate=client_certificate, **jwt_arguments,
+    )
 
 
 async def discover_for(

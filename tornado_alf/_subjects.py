@@ -18,10 +18,15 @@ from tornado.httpclient import HTTPRequest, HTTPResponse
 
 from ._grants import GrantFields, TokenExchange
 from ._manager import TokenManager
+from ._reauth import Reauthentication
 from ._token import Token
 
-#: ``fetch_with(tokens, request, raise_error, kwargs)``: the client's fetch, with the given tokens.
-FetchWith = Callable[[TokenManager, Union[str, HTTPRequest], bool, dict[str, Any]], Awaitable[HTTPResponse]]
+#: ``fetch_with(tokens, reauth, request, raise_error, kwargs)``: the client's fetch, with the given tokens.
+FetchWith = Callable[
+    [TokenManager, Reauthentication, Union[str, HTTPRequest], bool, dict[str, Any]], Awaitable[HTTPResponse]
+]
+#: One subject's token manager and what its rejections lead to (its own cool-down).
+Subject = tuple[TokenManager, Reauthentication]
 
 #: Expired subjects looked at (oldest first) each time a new subject comes: a bounded sweep.
 _SWEEP = 2
@@ -30,34 +35,34 @@ _SWEEP = 2
 class Subjects:
     """At most ``max_subjects`` token managers, one per distinct exchange, least recently used out first.
 
-    :arg make: builds the manager of one exchange, given its grant and the digest naming it.
+    :arg make: builds the manager of one exchange, and its re-authentication, given its grant.
     """
 
-    def __init__(self, make: Callable[[GrantFields, str], TokenManager], max_subjects: int) -> None:
+    def __init__(self, make: Callable[[GrantFields], Subject], max_subjects: int) -> None:
         self._make = make
         self._max = max_subjects
-        self._managers: collections.OrderedDict[str, TokenManager] = collections.OrderedDict()
+        self._managers: collections.OrderedDict[str, Subject] = collections.OrderedDict()
 
-    def manager(self, exchange: TokenExchange, subject_token: str) -> TokenManager:
-        """The manager of ``exchange``: the one already held, or a new one."""
+    def subject(self, exchange: TokenExchange, subject_token: str) -> Subject:
+        """The manager of ``exchange`` and its re-authentication: those already held, or new ones."""
         digest = _digest(exchange, subject_token)
-        manager = self._managers.get(digest)
-        if manager is not None:
+        held = self._managers.get(digest)
+        if held is not None:
             self._managers.move_to_end(digest)
-            return manager
+            return held
         for _ in range(_SWEEP):
             oldest = next(iter(self._managers.values()), None)
-            if oldest is None or not oldest.expired():
+            if oldest is None or not oldest[0].expired():
                 break
             self._managers.popitem(last=False)
-        manager = self._managers[digest] = self._make(GrantFields(exchange), digest)
+        held = self._managers[digest] = self._make(GrantFields(exchange))
         while len(self._managers) > self._max:
             self._managers.popitem(last=False)
-        return manager
+        return held
 
     def close(self) -> None:
         """Close every manager (their requests in flight fail with `TokenError`) and forget them."""
-        for manager in self._managers.values():
+        for manager, _ in self._managers.values():
             manager.close()
         self._managers.clear()
 
@@ -85,14 +90,18 @@ class OnBehalfOf:
     ``repr()`` never shows the subject token.
 
     :arg tokens: the subject's token manager.
+    :arg reauth: what the subject's rejected tokens lead to.
     :arg fetch_with: the client's fetch, given a token manager.
     :arg closed: whether the client was closed.
 
     .. versionadded:: 2.0
     """
 
-    def __init__(self, tokens: TokenManager, fetch_with: FetchWith, closed: Callable[[], bool]) -> None:
+    def __init__(
+        self, tokens: TokenManager, reauth: Reauthentication, fetch_with: FetchWith, closed: Callable[[], bool]
+    ) -> None:
         self._tokens = tokens
+        self._reauth = reauth
         self._fetch_with = fetch_with
         self._closed = closed
 
@@ -105,7 +114,7 @@ class OnBehalfOf:
         """
         if self._closed():
             raise RuntimeError("fetch() called on a closed TornadoClient")
-        return await self._fetch_with(self._tokens, request, raise_error, kwargs)
+        return await self._fetch_with(self._tokens, self._reauth, request, raise_error, kwargs)
 
     async def get_token(self) -> Token:
         """The subject's token `fetch` would send now.
