@@ -79,8 +79,7 @@ async def test_the_token_never_follows_a_redirect_to_another_origin(auth_server:
             "another port": there.url("/open"),
             "another host name, same port": here.url("/open", host="localhost"),
             "scheme-relative to another port": f"//127.0.0.1:{there.port}/open",
-            "away and back again": there.redirect_url(here.url("/open"), status),
-        }
+        }  # away and back again: tests/test_redirects.py
         try:
             for name, target in targets.items():
                 here.hits.clear()

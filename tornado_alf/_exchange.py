@@ -10,8 +10,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Optional, Union
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
+from tornado.http1connection import _QuietException
 from tornado.iostream import StreamClosedError
 
+from ._curl import hide_credentials
 from ._parse import parse_token_response
 from ._recorder import Recorder
 from ._token import Token
@@ -132,9 +134,13 @@ class TokenEndpoint:
 
 async def send(http_client: AsyncHTTPClient, request: HTTPRequest) -> HTTPResponse:
     """The response to ``request``, whatever its status; a network failure becomes a 599."""
+    hide_credentials(http_client, request)
     try:
         return await http_client.fetch(request, raise_error=False)
     except HTTPClientError as exc:  # timeouts and closed streams: code 599
         return HTTPResponse(request, exc.code, error=exc)
     except (OSError, StreamClosedError) as exc:
         return HTTPResponse(request, 599, error=exc)
+    except _QuietException as exc:  # Tornado < 6.2: a reset mid-body, logged and raised in its place
+        cause = exc.__context__
+        return HTTPResponse(request, 599, error=cause if isinstance(cause, Exception) else exc)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import logging
 import urllib.parse
@@ -15,11 +14,13 @@ from tornado.httputil import HTTPHeaders
 from ._challenge import bearer_challenge
 from ._discovery import credential_methods, discover_token_endpoint
 from ._exchange import ParamValue, TokenEndpoint, form_fields, request_params
-from ._expiry import CachedToken
 from ._manager import TokenManager
+from ._plain_http import insecure_http_allowed, refuse_plain_http
 from ._recorder import Recorder
+from ._redirects import send
 from ._settings import check_endpoint, expiry_policy, guarded_cache, reauth_status_set, token_http_options
 from ._token import Token
+from ._transport import Transport
 from .auth.methods import client_authentication
 from .hooks import ClientHooks, ClientStats
 from .retry import Retry
@@ -72,8 +73,10 @@ class TornadoClient:
         requests (``request_timeout``, ``validate_cert``, ``ca_certs``...). Token requests
         always have a deadline: ``connect_timeout`` and ``request_timeout`` default to 20 s
         whatever the HTTP client's defaults, and must be > 0.
-    :arg http_client: the `~tornado.httpclient.AsyncHTTPClient` for token and resource
-        requests; default: Tornado's shared client of the running IOLoop. Never closed here.
+    :arg http_client: the `~tornado.httpclient.AsyncHTTPClient` for resource requests;
+        default: Tornado's shared client of the running IOLoop. Never closed here. Token
+        requests go through a client of the same class and configuration with a queue
+        of its own (a subclass other than Tornado's two serves them itself).
     :arg reauth_statuses: resource statuses that make the client get a new token and
         send the request once more (default ``(401,)``; add ``403`` for servers that
         answer a bad token so). Not when the ``WWW-Authenticate: Bearer`` challenge
@@ -88,6 +91,9 @@ class TornadoClient:
         told of every token request, retry, re-authentication and refresh ahead,
         for logs and metrics; its events never hold a secret or a token. `stats`
         counts the same things whether hooks are given or not.
+    :arg bool allow_insecure_http: allow ``http://`` token endpoints and resources off the
+        loopback (where a service mesh encrypts, say); also by the environment variable
+        ``TORNADO_ALF_ALLOW_INSECURE_HTTP=1``. Otherwise they raise `ValueError`.
     :raises ValueError: for arguments that cannot work, naming the argument.
     :raises TypeError: for ``hooks`` without any ``on_*`` method of `ClientHooks`.
 
@@ -120,8 +126,11 @@ class TornadoClient:
         max_token_lifetime: Optional[float] = None,
         store_timeout: float = 1.0,
         hooks: Union[ClientHooks, Any, None] = None,
+        allow_insecure_http: bool = False,
     ) -> None:
         check_endpoint(token_endpoint)
+        insecure_ok = insecure_http_allowed(allow_insecure_http)
+        refuse_plain_http(token_endpoint, "token_endpoint", "the client credentials", insecure_ok)
         if not isinstance(client_id, str) or not client_id:
             raise ValueError("client_id must be a non-empty string")
         if client_secret is not None and not isinstance(client_secret, str):
@@ -149,11 +158,10 @@ class TornadoClient:
         )
         self._token_endpoint = token_endpoint
         self._endpoint_host = endpoint.host
-        self._http_client = http_client
-        self._shared: Optional[tuple[asyncio.AbstractEventLoop, AsyncHTTPClient]] = None
+        self._transport = transport = Transport(http_client, insecure_ok)
         self._closed = False
         self._tokens = TokenManager(
-            lambda: endpoint.request_token(self._client()),
+            lambda: endpoint.request_token(transport.token_client()),
             guarded_cache(token_storage, store_timeout),
             token_key_digest(token_endpoint, client_id, fields),
             policy,
@@ -197,7 +205,8 @@ class TornadoClient:
             options,
             allow_insecure_http,
         )
-        return cls(token_endpoint, client_id, client_secret, auth_method=auth_method, **kwargs)
+        return cls(token_endpoint, client_id, client_secret, auth_method=auth_method,
+                   allow_insecure_http=allow_insecure_http, **kwargs)
 
     async def fetch(
         self, request: Union[str, HTTPRequest], raise_error: bool = True, **kwargs: Any
@@ -209,15 +218,22 @@ class TornadoClient:
         invalidates the token and the request is sent once more with a new one,
         unless its body came from a ``body_producer`` (it cannot be read twice), a
         Bearer challenge says a new token would not help, or the 401 came from
-        another origin after a redirect (Tornado does not send the token across
-        origins, so that 401 says nothing about it). `bearer_challenge` reads the
-        challenge of the response returned or raised.
+        another origin after a redirect. `bearer_challenge` reads the challenge of
+        the response returned or raised.
+
+        Redirects are followed here, with Tornado's rules (``follow_redirects``,
+        ``max_redirects``, 301/302 POST and 303 become a GET), whatever the Tornado
+        version and HTTP client: the token goes on every hop at the origin (scheme,
+        host, port) of ``request`` and on no other.
 
         :raises TokenError: when no token could be obtained; the request was not sent.
         :raises tornado.httpclient.HTTPClientError: for a non-2xx answer when
             ``raise_error`` is true, as Tornado does.
-        :raises ValueError: for ``kwargs`` with an `HTTPRequest`, or a request that
-            carries its own credentials.
+        :raises ValueError: for ``kwargs`` with an `HTTPRequest`, a request that
+            carries its own credentials, plain ``http://`` off the loopback (unless
+            ``allow_insecure_http``), or a ``body_producer`` with the Curl client
+            (it ignores it); before any token is requested.
+        :raises RuntimeError: for a Curl ``http_client`` created on another event loop.
         """
         if self._closed:
             raise RuntimeError("fetch() called on a closed TornadoClient")
@@ -226,15 +242,18 @@ class TornadoClient:
         headers = kwargs.pop("headers", None)
         outgoing = _outgoing(request, headers, kwargs)
         _refuse_own_credentials(outgoing)
+        http_client = self._transport.for_request(outgoing)
         cached = self._tokens.current() or await self._tokens.get()
-        response = await self._send(outgoing, cached)
-        if self._new_token_may_help(response) and _replayable(outgoing, response):
+
+        def fresh() -> HTTPRequest:  # each hop and the replay start from the caller's request
+            return _outgoing(request, headers, kwargs)
+
+        response, token_seen = await send(http_client, outgoing, cached.authorization, fresh)
+        # A rejection from a hop the token did not go to says nothing about the token.
+        if token_seen and self._new_token_may_help(response) and _replayable(outgoing, response):
             cached = await self._tokens.replace(cached)
             self._recorder.reauthentication(urllib.parse.urlsplit(outgoing.url).netloc, response.code)
-            # From the caller's request again: Tornado before 6.5 edited the headers of
-            # the request it sent while following redirects.
-            outgoing = _outgoing(request, headers, kwargs)
-            response = await self._send(outgoing, cached)
+            response, _ = await send(http_client, fresh(), cached.authorization, fresh)
         if raise_error and response.error is not None:
             raise response.error
         return response
@@ -270,6 +289,7 @@ class TornadoClient:
         """Stop background work; the HTTP client (passed in or Tornado's shared one) stays open."""
         self._closed = True
         self._tokens.close()
+        self._transport.close()
 
     def _new_token_may_help(self, response: HTTPResponse) -> bool:
         if response.code not in self._reauth_statuses:
@@ -280,23 +300,6 @@ class TornadoClient:
         log.debug("resource answered %d with Bearer error %s: a new token would not help, not replayed",
                   response.code, challenge.error)
         return False
-
-    def _client(self) -> AsyncHTTPClient:
-        if self._http_client is not None:
-            return self._http_client
-        # Tornado's shared client of the running loop, looked up again only when the
-        # loop changes or that client was closed: AsyncHTTPClient() on every send cost
-        # about 10 us per request over a real socket (benchmarks/run.py).
-        loop = asyncio.get_running_loop()
-        shared = self._shared
-        if shared is None or shared[0] is not loop or shared[1]._closed:
-            shared = self._shared = (loop, AsyncHTTPClient())
-        return shared[1]
-
-    def _send(self, outgoing: HTTPRequest, cached: CachedToken) -> asyncio.Future[HTTPResponse]:
-        # Replaces any Authorization of the caller's, and the rejected token on a replay.
-        outgoing.headers["Authorization"] = cached.authorization
-        return self._client().fetch(outgoing, raise_error=False)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else repr(self._tokens)
@@ -327,12 +330,6 @@ def _replayable(request: HTTPRequest, response: HTTPResponse) -> bool:
     """Whether ``request`` can and should be sent again after a rejection (``response``)."""
     if request.body_producer is not None:
         log.debug("%d on a request with a body_producer: not replayed, body cannot be re-read", response.code)
-        return False
-    # Tornado's own rule for dropping Authorization on a redirect: scheme or netloc changed.
-    sent, answered = urllib.parse.urlsplit(request.url), urllib.parse.urlsplit(response.effective_url)
-    if (sent.scheme, sent.netloc) != (answered.scheme, answered.netloc):
-        log.debug("%d from another origin after a redirect: the token was not sent there, not replayed",
-                  response.code)
         return False
     return True
 
