@@ -9,8 +9,8 @@ import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any, Optional, Union
 
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
 from tornado.http1connection import _QuietException
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest, HTTPResponse
 from tornado.iostream import StreamClosedError
 
 from ._curl import hide_credentials
