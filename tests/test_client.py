@@ -174,10 +174,12 @@ async def test_second_401_is_returned_or_raised_like_any_response(
     assert auth_server.token_requests == 2
 
 
-async def test_body_producer_request_is_not_replayed(auth_server: AuthServer, client: TornadoClient) -> None:
+async def test_body_producer_request_is_not_replayed(auth_server: AuthServer) -> None:
     async def produce(write: Callable[[bytes], Awaitable[None]]) -> None:
         await write(b"streamed")
 
+    simple = SimpleAsyncHTTPClient(force_instance=True)  # Curl ignores body_producer: tests/test_transport.py
+    client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, CLIENT_SECRET, http_client=simple)
     auth_server.reject_all_tokens = True
     response = await client.fetch(
         auth_server.resource_url, method="POST", body_producer=produce, raise_error=False,
@@ -186,6 +188,8 @@ async def test_body_producer_request_is_not_replayed(auth_server: AuthServer, cl
     assert response.code == 401
     assert auth_server.resource_requests == 1
     assert auth_server.token_requests == 1
+    client.close()
+    simple.close()
 
 
 async def test_thousand_concurrent_cold_fetches_make_one_token_request(

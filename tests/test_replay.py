@@ -11,6 +11,7 @@ import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
+from tornado.simple_httpclient import SimpleAsyncHTTPClient
 from tornado.web import Application, RequestHandler
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
@@ -34,7 +35,7 @@ async def produce(write: Callable[[bytes], Awaitable[None]]) -> None:
 async def test_a_401_on_a_body_producer_request_is_returned_as_is_with_a_debug_line(
     auth_server: AuthServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    client = client_for(auth_server)
+    client = client_for(auth_server, http_client=SimpleAsyncHTTPClient(force_instance=True))  # Curl ignores it
     try:
         assert (await client.fetch(auth_server.resource_url)).code == 200
         auth_server.revoke_all()

@@ -2,9 +2,10 @@
 
 With the ``tornado.curl_httpclient`` logger at DEBUG, Tornado has libcurl report every
 request header and request body it sends (``CurlAsyncHTTPClient._curl_debug``): the
-``Authorization`` header and the token request's form would be logged. Requests the
-library sends through Curl get a debug function that logs the same lines with those
-hidden.
+``Authorization`` header and the token request's form would be logged, and whatever
+an endpoint echoes in its response headers. Requests the library sends through Curl
+get a debug function that logs the same lines with header values (but for a few
+harmless ones) and request bodies hidden.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from .errors import HIDDEN
 # Tornado's own logger for libcurl's debug output.
 curl_log = logging.getLogger("tornado.curl_httpclient")
 
-_SECRET_HEADERS = frozenset(("authorization", "proxy-authorization", "cookie"))
+# Headers whose values are shown; any other may carry a credential, or one an endpoint echoed
+# (a Location quoting the secret, a Set-Cookie): logged by name only.
+_SHOWN_HEADERS = frozenset((
+    "accept", "accept-encoding", "cache-control", "connection", "content-encoding", "content-length",
+    "content-type", "date", "expect", "host", "server", "transfer-encoding", "user-agent",
+))
 _HEADER_OUT = 2
 _DATA_OUT = 4
 
@@ -64,7 +70,7 @@ def _masked_debug(debug_type: int, message: bytes) -> None:
         arrow = ">" if debug_type == _HEADER_OUT else "<"
         for line in text.splitlines():
             name, colon, _ = line.partition(":")
-            if colon and name.strip().lower() in _SECRET_HEADERS:
+            if colon and name.strip().lower() not in _SHOWN_HEADERS:
                 line = f"{name}: {HIDDEN}"
             curl_log.debug("%s %s", arrow, line)
     elif debug_type == _DATA_OUT:

@@ -21,6 +21,9 @@ from ._plain_http import refuse_plain_http
 
 _Loop = asyncio.AbstractEventLoop
 
+# How often a busy Curl token client is looked at again before it is closed, in seconds.
+_IDLE_POLL = 0.5
+
 
 def sibling(client: Optional[AsyncHTTPClient]) -> AsyncHTTPClient:
     """A new client like ``client`` (Tornado's configured one for ``None``), with a queue of its own.
@@ -113,7 +116,22 @@ class Transport:
         """Close the token clients made here; the caller's and Tornado's shared ones stay open."""
         own, self._own = self._own, []
         for client in own:
-            client.close()
+            close_when_idle(client)
+
+
+def close_when_idle(client: AsyncHTTPClient) -> None:
+    """Close ``client`` now, or once its requests are done if it is a busy Curl client.
+
+    Tornado's Curl client closed with a request in flight never finishes that
+    request and logs an AttributeError from its timer; the simple client just
+    lets it finish. The wait is bounded by the request's own timeout.
+    """
+    loop = getattr(client.io_loop, "asyncio_loop", None)
+    busy = is_curl(client) and (client._requests or len(client._free_list) < len(client._curls))  # type: ignore[attr-defined]
+    if not busy or loop is None or loop.is_closed():
+        client.close()
+    else:
+        client.io_loop.call_later(_IDLE_POLL, close_when_idle, client)
 
 
 def _open(clients: list[AsyncHTTPClient]) -> list[AsyncHTTPClient]:
@@ -122,7 +140,7 @@ def _open(clients: list[AsyncHTTPClient]) -> list[AsyncHTTPClient]:
     for client in clients:
         loop = getattr(client.io_loop, "asyncio_loop", None)
         if loop is not None and loop.is_closed():
-            client.close()
+            close_when_idle(client)
         else:
             kept.append(client)
     return kept
