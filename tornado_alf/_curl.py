@@ -48,7 +48,9 @@ def is_curl(client: AsyncHTTPClient) -> bool:
 def hide_credentials(client: AsyncHTTPClient, request: HTTPRequest) -> None:
     """Make ``request`` (the library's own copy) keep its credentials out of Curl's debug log."""
     if is_curl(client):
-        request.prepare_curl_callback = _with_masked_debug(request.prepare_curl_callback)
+        # The request's own callback, else the client's default: ours takes the place of both.
+        prepare = request.prepare_curl_callback or client.defaults.get("prepare_curl_callback")
+        request.prepare_curl_callback = _with_masked_debug(prepare)
 
 
 def _with_masked_debug(prepare: Optional[PrepareCurl]) -> PrepareCurl:

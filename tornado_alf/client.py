@@ -189,8 +189,8 @@ class TornadoClient:
         secret, else ``tls_client_auth`` with a client certificate, else ``none``.
         ``http_client`` and ``http_options`` serve the discovery request too.
 
-        :arg bool allow_insecure_http: accept an ``http://`` issuer and token endpoint,
-            for local testing only.
+        :arg bool allow_insecure_http: accept an ``http://`` issuer, token endpoint and
+            resources off the loopback, as for `TornadoClient`.
         :arg kwargs: the other `TornadoClient` arguments.
         :raises TokenError: when the metadata cannot be read or is unusable.
         :raises ValueError: for an unusable issuer or auth method, naming the argument.
