@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,9 +21,8 @@ ENV = "TORNADO_ALF_ALLOW_INSECURE_HTTP"
 
 
 @pytest.fixture(autouse=True)
-def no_opt_out(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def no_opt_out(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(ENV, raising=False)
-    yield
 
 
 def mapped_client(host: str, *ports: int) -> AsyncHTTPClient:
@@ -73,7 +71,7 @@ async def test_a_plain_http_resource_off_the_loopback_is_refused_before_any_toke
     http_client = mapped_client("api.example", auth_server.port)
     client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, CLIENT_SECRET, http_client=http_client)
     try:
-        with pytest.raises(ValueError, match="request URL is plain http:// to api.example"):
+        with pytest.raises(ValueError, match=r"request URL is plain http:// to api\.example"):
             await client.fetch(url)
         assert auth_server.token_requests == 0
         assert auth_server.resource_requests == 0
@@ -117,7 +115,7 @@ async def test_a_redirect_from_https_to_plain_http_off_the_loopback_gets_no_toke
 
 
 async def test_from_issuer_uses_the_same_rule(auth_server: AuthServer) -> None:
-    with pytest.raises(ValueError, match="issuer is plain http:// to as.example"):
+    with pytest.raises(ValueError, match=r"issuer is plain http:// to as\.example"):
         await TornadoClient.from_issuer("http://as.example", CLIENT_ID, CLIENT_SECRET)
     client = await TornadoClient.from_issuer(auth_server.base_url, CLIENT_ID, CLIENT_SECRET)  # loopback: no flag
     try:

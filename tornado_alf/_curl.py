@@ -50,7 +50,7 @@ def hide_credentials(client: AsyncHTTPClient, request: HTTPRequest) -> None:
     if is_curl(client):
         # The request's own callback, else the client's default: ours takes the place of both.
         prepare = request.prepare_curl_callback or client.defaults.get("prepare_curl_callback")
-        request.prepare_curl_callback = _with_masked_debug(prepare)
+        request.prepare_curl_callback = _with_masked_debug(prepare if callable(prepare) else None)
 
 
 def _with_masked_debug(prepare: Optional[PrepareCurl]) -> PrepareCurl:
