@@ -47,7 +47,9 @@ def is_curl(client: AsyncHTTPClient) -> bool:
 
 def hide_credentials(client: AsyncHTTPClient, request: HTTPRequest) -> None:
     """Make ``request`` (the library's own copy) keep its credentials out of Curl's debug log."""
-    if is_curl(client):
+    # Tornado makes a Curl handle verbose only if its logger was at DEBUG when the client was
+    # made, and logs only while it is: without DEBUG now, there is nothing to hide.
+    if curl_log.isEnabledFor(logging.DEBUG) and is_curl(client):
         # The request's own callback, else the client's default: ours takes the place of both.
         prepare = request.prepare_curl_callback or client.defaults.get("prepare_curl_callback")
         request.prepare_curl_callback = _with_masked_debug(prepare if callable(prepare) else None)
@@ -57,7 +59,6 @@ def _with_masked_debug(prepare: Optional[PrepareCurl]) -> PrepareCurl:
     def prepare_curl(curl: Any) -> None:
         if prepare is not None:
             prepare(curl)
-        # Called only when Tornado made the handle verbose (its logger was at DEBUG then).
         curl.setopt(curl.DEBUGFUNCTION, _masked_debug)
 
     return prepare_curl
