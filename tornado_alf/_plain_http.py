@@ -7,6 +7,7 @@ refused unless the user opts out, for service meshes whose sidecars encrypt.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import urllib.parse
@@ -21,6 +22,7 @@ def insecure_http_allowed(allow_insecure_http: bool) -> bool:
     return bool(allow_insecure_http) or os.environ.get(ENV_VAR, "").strip() == "1"
 
 
+@functools.lru_cache(maxsize=256)  # checked before every plain http request
 def is_loopback(host: Optional[str]) -> bool:
     """Whether ``host`` (a URL's hostname, without brackets) is ``localhost``, 127.0.0.0/8 or ::1."""
     if not host:

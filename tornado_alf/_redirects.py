@@ -12,11 +12,13 @@ every hop at the origin of the caller's request, and on no other.
 
 from __future__ import annotations
 
+import copy
 import urllib.parse
 from collections.abc import Awaitable
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
+from tornado.httputil import HTTPHeaders
 
 from ._curl import hide_credentials, is_curl
 
@@ -49,6 +51,26 @@ def target(base: str, location: str) -> str:
         return url
     host = parts.netloc.rpartition("@")[2]
     return urllib.parse.urlunsplit(parts._replace(netloc=host))
+
+
+def outgoing_copy(request: Union[str, HTTPRequest], headers: Any, kwargs: dict[str, Any]) -> HTTPRequest:
+    """The request to send, Tornado free to rewrite it: the caller's is never touched.
+
+    Tornado writes Host, Connection and User-Agent back onto the request it is
+    given. A request built here from a URL is our own; only a headers mapping the
+    caller passed is copied (without one, a plain dict: Tornado converts it once,
+    as for a raw fetch). A caller's `HTTPRequest` is copied with headers of its own.
+    """
+    if isinstance(request, str):
+        return HTTPRequest(request, headers={} if headers is None else HTTPHeaders(headers), **kwargs)
+    if type(request) is HTTPRequest:
+        # What copy.copy() does for a plain HTTPRequest, without its __reduce_ex__ round trip.
+        outgoing = HTTPRequest.__new__(HTTPRequest)
+        outgoing.__dict__.update(request.__dict__)
+    else:
+        outgoing = copy.copy(request)  # a subclass may define how it is copied
+    outgoing.headers = HTTPHeaders(request.headers)
+    return outgoing
 
 
 def _setting(request: HTTPRequest, client: AsyncHTTPClient, name: str) -> Any:

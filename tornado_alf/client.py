@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any, Optional, Union
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
-from tornado.httputil import HTTPHeaders
 
 from ._challenge import bearer_challenge
 from ._discovery import credential_methods, discover_token_endpoint
@@ -17,7 +15,7 @@ from ._exchange import ParamValue, TokenEndpoint, form_fields, request_params
 from ._manager import TokenManager
 from ._plain_http import insecure_http_allowed, refuse_plain_http
 from ._recorder import Recorder
-from ._redirects import send
+from ._redirects import outgoing_copy, send
 from ._settings import check_endpoint, expiry_policy, guarded_cache, reauth_status_set, token_http_options
 from ._token import Token
 from ._transport import Transport
@@ -240,13 +238,13 @@ class TornadoClient:
         if kwargs and not isinstance(request, str):
             raise ValueError("kwargs can't be used if request is an HTTPRequest object")
         headers = kwargs.pop("headers", None)
-        outgoing = _outgoing(request, headers, kwargs)
+        outgoing = outgoing_copy(request, headers, kwargs)
         _refuse_own_credentials(outgoing)
         http_client = self._transport.for_request(outgoing)
         cached = self._tokens.current() or await self._tokens.get()
 
         def fresh() -> HTTPRequest:  # each hop and the replay start from the caller's request
-            return _outgoing(request, headers, kwargs)
+            return outgoing_copy(request, headers, kwargs)
 
         response, token_seen = await send(http_client, outgoing, cached.authorization, fresh)
         # A rejection from a hop the token did not go to says nothing about the token.
@@ -304,26 +302,6 @@ class TornadoClient:
     def __repr__(self) -> str:
         state = "closed" if self._closed else repr(self._tokens)
         return f"<TornadoClient for {self._endpoint_host}: {state}>"
-
-
-def _outgoing(request: Union[str, HTTPRequest], headers: Any, kwargs: dict[str, Any]) -> HTTPRequest:
-    """The request to send, Tornado free to rewrite it: the caller's is never touched.
-
-    Tornado writes Host, Connection and User-Agent back onto the request it is
-    given. A request built here from a URL is our own; only a headers mapping the
-    caller passed is copied (without one, a plain dict: Tornado converts it once,
-    as for a raw fetch). A caller's `HTTPRequest` is copied with headers of its own.
-    """
-    if isinstance(request, str):
-        return HTTPRequest(request, headers={} if headers is None else HTTPHeaders(headers), **kwargs)
-    if type(request) is HTTPRequest:
-        # What copy.copy() does for a plain HTTPRequest, without its __reduce_ex__ round trip.
-        outgoing = HTTPRequest.__new__(HTTPRequest)
-        outgoing.__dict__.update(request.__dict__)
-    else:
-        outgoing = copy.copy(request)  # a subclass may define how it is copied
-    outgoing.headers = HTTPHeaders(request.headers)
-    return outgoing
 
 
 def _replayable(request: HTTPRequest, response: HTTPResponse) -> bool:
