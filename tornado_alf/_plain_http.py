@@ -22,7 +22,12 @@ def insecure_http_allowed(allow_insecure_http: bool) -> bool:
     return bool(allow_insecure_http) or os.environ.get(ENV_VAR, "").strip() == "1"
 
 
-@functools.lru_cache(maxsize=256)  # checked before every plain http request
+@functools.lru_cache(maxsize=256)
+def _host(authority: str) -> Optional[str]:
+    return urllib.parse.urlsplit("//" + authority).hostname
+
+
+@functools.lru_cache(maxsize=256)
 def is_loopback(host: Optional[str]) -> bool:
     """Whether ``host`` (a URL's hostname, without brackets) is ``localhost``, 127.0.0.0/8 or ::1."""
     if not host:
@@ -44,7 +49,8 @@ def refuse_plain_http(url: str, argument: str, what: str, allowed: bool) -> None
     """
     if allowed or url[:5].lower() != "http:":
         return
-    host = urllib.parse.urlsplit(url).hostname
+    # The authority alone decides, parsed once per authority: this runs before every request.
+    host = _host(url[5:].lstrip("/").split("/", 1)[0].split("?", 1)[0].split("#", 1)[0])
     if is_loopback(host):
         return
     raise ValueError(

@@ -20,7 +20,7 @@ from typing import Any, Callable, Optional, Union
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 from tornado.httputil import HTTPHeaders
 
-from ._curl import hide_credentials, is_curl
+from ._curl import hide_credentials
 
 REDIRECT_CODES = frozenset((301, 302, 303, 307, 308))
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -73,11 +73,6 @@ def outgoing_copy(request: Union[str, HTTPRequest], headers: Any, kwargs: dict[s
     return outgoing
 
 
-def _setting(request: HTTPRequest, client: AsyncHTTPClient, name: str) -> Any:
-    value = getattr(request, name)
-    return client.defaults.get(name) if value is None else value
-
-
 async def send(
     client: AsyncHTTPClient,
     first: HTTPRequest,
@@ -92,16 +87,14 @@ async def send(
     :raises: what `AsyncHTTPClient.fetch` raises with ``raise_error=False``.
     """
     first.headers["Authorization"] = authorization
-    budget = _setting(first, client, "max_redirects") or 0
-    follow = budget > 0 and bool(_setting(first, client, "follow_redirects"))
-    if not follow and not is_curl(client):
-        return await client.fetch(first, raise_error=False), True
+    defaults: dict[str, Any] = client.defaults  # HTTPRequest._DEFAULTS, then the client's own
+    follow = defaults.get("follow_redirects") if first.follow_redirects is None else first.follow_redirects
+    budget: int = (defaults.get("max_redirects") if first.max_redirects is None else first.max_redirects) or 0
+    follow = bool(follow) and budget > 0
     # What the hop changes on the caller's copy, put back: the response's request shows it.
     saved = (first.follow_redirects, first.header_callback, first.streaming_callback, first.prepare_curl_callback)
-    try:
-        response = await _hop(client, first, gated=follow)
-    finally:
-        first.follow_redirects, first.header_callback, first.streaming_callback, first.prepare_curl_callback = saved
+    response = await _hop(client, first, gated=follow)
+    first.follow_redirects, first.header_callback, first.streaming_callback, first.prepare_curl_callback = saved
     if not follow or not follows(response):
         return response, True
     return await _chain(client, first, response, authorization, fresh, budget)
