@@ -41,7 +41,7 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(AsyncHTTPClient|HTTPRequest|HTTPResponse|HTTPClientError|HTTPHeaders|RequestHandler)(\..*)?"),
     (r"py:.*", r"(ValueError|TypeError|RuntimeError|ImportError|DeprecationWarning|Exception)"),
     # OnBehalfOf is made by TornadoClient.on_behalf_of, never by users: its constructor names internals.
-    (r"py:class", r"tornado_alf\._manager\.TokenManager"),
+    (r"py:class", r"tornado_alf\._(manager|reauth)\.(TokenManager|Reauthentication)"),
     # The self type of AuthServer.start and __aenter__ (a subclass gets itself back): private.
     (r"py:class", r"tornado_alf\.testing\._Server"),
 ]
