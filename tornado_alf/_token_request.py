@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 from tornado.httpclient import HTTPRequest
 
@@ -46,9 +46,13 @@ class TokenRequest:
         """Every spelling of the secret the latest request carried, to blank out of errors."""
         return self._auth.hidden
 
-    def build(self) -> HTTPRequest:
-        """A new token request: a POST of the form that never follows a redirect."""
-        form = list(self._fields)
+    def build(self, grant_fields: Optional[FormFields] = None) -> HTTPRequest:
+        """A new token request: a POST of the form that never follows a redirect.
+
+        :arg grant_fields: ``grant_type`` and the fields of a grant other than client
+            credentials, sent in place of ``grant_type=client_credentials``.
+        """
+        form = list(self._fields) if grant_fields is None else [*grant_fields, *self._fields[1:]]
         headers = dict(self._options.get("headers") or {})
         headers["Content-Type"] = "application/x-www-form-urlencoded"
         headers.setdefault("Accept", "application/json")
