@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import functools
 import logging
+import math
 import time
 from collections.abc import Awaitable
 from typing import Callable, Optional
@@ -65,6 +66,14 @@ class TokenManager:
                 self._start(background=True)
         self._recorder.cache_hits += 1
         return cached
+
+    def expires_at(self) -> Optional[float]:
+        """When the cached token expires by ``expires_in`` (wall clock), if there is one. Starts nothing."""
+        cached = self._cached
+        if cached is None:
+            return None
+        expires_at = cached.token.expires_at
+        return math.inf if expires_at is None else expires_at
 
     async def get(self) -> CachedToken:
         """A usable token: the cached one, or the result of the (shared) token request."""

@@ -220,7 +220,7 @@ class TornadoClient:
         A snapshot: it does not change afterwards. Cheap enough to read on every
         metrics scrape.
         """
-        return self._recorder.snapshot()
+        return self._recorder.snapshot(token_expires_at=self._tokens.expires_at())
 
     def close(self) -> None:
         """Stop background work; the HTTP client (passed in or Tornado's shared one) stays open."""
