@@ -18,6 +18,7 @@ from ._arguments import (
     check_auth,
     check_client,
     check_endpoint,
+    cooldown_policy,
     expiry_policy,
     guarded_cache,
     hook_methods,
@@ -70,6 +71,8 @@ def client_parts(
     max_token_lifetime: Optional[float],
     store_timeout: float,
     hooks: Any,
+    failure_cooldown: float = 5.0,
+    stale_token_grace: bool = True,
 ) -> ClientParts:
     """Check every `TornadoClient` argument and build the client's parts; `ValueError` or `TypeError`.
 
@@ -88,7 +91,9 @@ def client_parts(
         private_key=private_key, private_key_id=private_key_id, signing_alg=signing_alg,
     )
     recorder = Recorder(hook_methods(hooks), urllib.parse.urlsplit(token_endpoint).netloc)
-    endpoint = TokenEndpoint(token_endpoint, auth, fields, options, Retry.from_setting(token_retry), recorder=recorder)
+    retry = Retry.from_setting(token_retry)
+    cooldown = cooldown_policy(failure_cooldown, stale_token_grace, retry)
+    endpoint = TokenEndpoint(token_endpoint, auth, fields, options, retry, recorder=recorder)
     tokens = TokenManager(
         lambda: endpoint.request_token(http_client_of()),
         guarded_cache(token_storage, store_timeout, max_token_lifetime),
@@ -98,6 +103,8 @@ def client_parts(
         ),
         policy,
         recorder=recorder,
+        cooldown=cooldown,
+        stale_grace=stale_token_grace,
     )
     return ClientParts(endpoint, tokens, reauth_status_set(reauth_statuses), recorder)
 

@@ -11,12 +11,18 @@ from ._token import Token
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class CachedToken:
-    """A token as this process uses it, with deadlines on the monotonic clock."""
+    """A token as this process uses it, with deadlines on the monotonic clock.
+
+    ``expires`` is when the endpoint said it expires (``expires_in``, capped by
+    ``max_token_lifetime``): past ``use_until`` it serves only in the stale-token
+    grace, and never past ``expires``.
+    """
 
     token: Token
     authorization: str
     use_until: float
     refresh_at: float
+    expires: float = math.inf
 
     def __repr__(self) -> str:
         return f"<CachedToken of {self.token!r}>"
@@ -52,4 +58,12 @@ class ExpiryPolicy:
         refresh_at = use_until  # the hot path checks expiry only once refresh is due
         if self.refresh_ahead is not None and math.isfinite(lifetime):
             refresh_at = born + self.refresh_ahead * lifetime
-        return CachedToken(token, "Bearer " + token.access_token, use_until, refresh_at)
+        return CachedToken(token, "Bearer " + token.access_token, use_until, refresh_at,
+                           expires=born + self.real_lifetime(token))
+
+    def real_lifetime(self, token: Token) -> float:
+        """Seconds from issue until ``token`` expires by ``expires_in`` and ``max_token_lifetime``."""
+        lifetime = math.inf if token.expires_in is None else token.expires_in
+        if self.max_token_lifetime is not None:
+            lifetime = min(lifetime, self.max_token_lifetime)
+        return lifetime

@@ -9,13 +9,15 @@ import logging
 import math
 import time
 from collections.abc import Awaitable
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
+from ._cooldown import Cooldown, CooldownPolicy
 from ._expiry import CachedToken, ExpiryPolicy
 from ._recorder import Recorder
 from ._token import Token
 from .errors import TokenError
 from .retry import NETWORK_FAILURE
+from .stores.contract import CoolingDown
 from .stores.guard import GuardedCache
 
 log = logging.getLogger("tornado_alf")
@@ -41,6 +43,8 @@ class TokenManager:
         policy: ExpiryPolicy,
         clock: Callable[[], float] = time.monotonic,
         recorder: Optional[Recorder] = None,
+        cooldown: Optional[CooldownPolicy] = None,
+        stale_grace: bool = True,
     ) -> None:
         self._request_token = request_token
         self._cache = cache
@@ -52,6 +56,9 @@ class TokenManager:
         self._task: Optional[asyncio.Task[CachedToken]] = None
         self._closed = False
         self._recorder = Recorder() if recorder is None else recorder
+        self._cooldown = Cooldown(CooldownPolicy(0.0) if cooldown is None else cooldown, clock)
+        self._stale_grace = stale_grace
+        self._grace_warned: Optional[Token] = None
 
     def current(self) -> Optional[CachedToken]:
         """The cached token while it is valid, else ``None``; starts refresh ahead when due."""
@@ -60,12 +67,24 @@ class TokenManager:
             return None
         now = self._clock()
         if now >= cached.refresh_at:
-            if now >= cached.use_until:
+            if now >= cached.use_until and not self._in_grace(cached, now):
                 return None
-            if self._task is None:
+            if self._task is None and not self._cooldown.active():
                 self._start(background=True)
         self._recorder.cache_hits += 1
         return cached
+
+    def _in_grace(self, cached: CachedToken, now: float) -> bool:
+        """Whether ``cached``, past its expiry margin, serves on because the endpoint is failing."""
+        if not (self._stale_grace and self._cooldown.failing and now < cached.expires):
+            return False
+        if self._grace_warned is not cached.token:
+            self._grace_warned = cached.token
+            log.warning(
+                "token endpoint %s is failing; the current token stays in use past its expiry margin "
+                "until it expires in %.0f s", self._recorder.host, cached.expires - now,
+            )
+        return True
 
     def expires_at(self) -> Optional[float]:
         """When the cached token expires by ``expires_in`` (wall clock), if there is one. Starts nothing."""
@@ -81,6 +100,9 @@ class TokenManager:
         if cached is not None:
             return cached
         self._recorder.cache_misses += 1
+        if self._cooldown.active():
+            self._recorder.cooldown_failures += 1
+            raise self._cooldown.repeat()
         task = self._task
         if task is None or task.get_loop() is not asyncio.get_running_loop():
             task = self._start(background=False)
@@ -107,7 +129,7 @@ class TokenManager:
             self._task.cancel()
 
     def _start(self, background: bool) -> asyncio.Task[CachedToken]:
-        task = asyncio.ensure_future(self._obtain())
+        task = asyncio.ensure_future(self._obtain(background))
         if background:
             task.add_done_callback(functools.partial(self._refresh_done, self._clock()))
         else:
@@ -115,13 +137,16 @@ class TokenManager:
         self._task = task
         return task
 
-    async def _obtain(self) -> CachedToken:
+    async def _obtain(self, background: bool = False) -> CachedToken:
         try:
-            token = await self._usable_stored_token()
+            token: Union[Token, CachedToken, None] = await self._usable_stored_token()
             if token is None:
-                token = await self._fetch_and_share()
+                token = await self._fetch_or_stale(background)
             else:
                 self._recorder.store_hits += 1
+                self._cooldown.succeeded()
+            if isinstance(token, CachedToken):
+                return token
             cached = self._policy.schedule(token, self._clock(), time.time())
             if cached.use_until > self._clock():
                 self._cached = cached
@@ -142,20 +167,56 @@ class TokenManager:
             return None
         return token if self._is_usable(token) else None
 
+    async def _fetch_or_stale(self, background: bool) -> Union[Token, CachedToken]:
+        """A new token; else, when the endpoint fails for a server-side reason, the stale one in its grace."""
+        try:
+            return await self._fetch_and_share()
+        except TokenError:
+            stale = None if background else await self._stale_token()
+            if stale is None or not self._in_grace(stale, self._clock()):
+                raise
+            self._cached = stale
+            return stale
+
+    async def _stale_token(self) -> Optional[CachedToken]:
+        """The token in memory, else the store's, whatever its deadlines: `_in_grace` judges it."""
+        if self._cached is not None or self._cache is None or not self._stale_grace:
+            return self._cached
+        token = await self._cache.load(self._key)
+        return None if token is None else self._policy.schedule(token, self._clock(), time.time())
+
     async def _fetch_and_share(self) -> Token:
         """A new token; with a store, fetched through it so processes sharing it fetch once."""
         if self._cache is None:
-            return await self._request_token()
+            return await self._request_noted()
         requested = False
 
         def request_token() -> Awaitable[Token]:
             nonlocal requested
             requested = True
-            return self._request_token()
+            return self._request_noted()
 
-        token = await self._cache.single_flight(self._key, request_token, self._is_usable)
+        try:
+            token = await self._cache.single_flight(self._key, request_token, self._is_usable)
+        except CoolingDown as fleet:  # another process's request failed a moment ago
+            self._cooldown.fleet_failed(fleet.status, fleet.seconds_left)
+            self._recorder.cooldown_failures += 1
+            raise self._cooldown.repeat() from None
         if not requested:  # another process fetched it, under the store's lock
             self._recorder.store_hits += 1
+            self._cooldown.succeeded()
+        return token
+
+    async def _request_noted(self) -> Token:
+        """Ask the endpoint; a server-side failure starts a cool-down, shared through the store."""
+        try:
+            token = await self._request_token()
+        except TokenError as exc:
+            seconds = self._cooldown.failed(exc)
+            if seconds > 0 and self._cache is not None:
+                await self._cache.start_cooldown(self._key, seconds, exc.code)  # before the fleet's lock is let go
+            raise
+        self._cooldown.succeeded()
         return token
 
     def _is_usable(self, token: Token) -> bool:
@@ -174,7 +235,8 @@ class TokenManager:
         cached = self._cached
         if cached is not None:
             now = self._clock()
-            retry_at = now + min(REFRESH_RETRY_DELAY, (cached.use_until - now) / 2)
+            end = max(cached.use_until, cached.expires) if self._stale_grace else cached.use_until
+            retry_at = now + min(REFRESH_RETRY_DELAY, max(0.0, (end - now) / 2))
             self._cached = dataclasses.replace(cached, refresh_at=retry_at)
         log.warning(
             "background token refresh failed (%s); the current token stays in use",

@@ -48,6 +48,7 @@ class Recorder:
     reauthentications: int
     refresh_ahead_ok: int
     refresh_ahead_failed: int
+    cooldown_failures: int
 
     def __init__(self, hooks: Optional[Mapping[str, Callable[[Any], None]]] = None, host: str = "") -> None:
         for name in COUNTERS:

@@ -85,10 +85,21 @@ class TornadoClient:
         told of every token request, retry, re-authentication and refresh ahead,
         for logs and metrics; its events never hold a secret or a token. `stats`
         counts the same things whether hooks are given or not.
+    :arg float failure_cooldown: seconds after a token request failed for a server-side
+        reason (5xx, 429, no answer) during which calls that need a new token fail at
+        once with a repeat of that `TokenError` instead of asking again; a
+        ``Retry-After`` on the failure sets it instead (capped by ``token_retry``'s
+        ``backoff_max``). Shared by the fleet through a `RedisTokenStore`. A client
+        error (``invalid_client``, other 4xx) starts none. ``0`` turns it off.
+    :arg bool stale_token_grace: when the token endpoint fails for a server-side
+        reason, keep using a token inside its ``expiry_margin`` until the expiry the
+        endpoint gave (never past it), with one WARNING per token.
     :raises ValueError: for arguments that cannot work, naming the argument.
     :raises TypeError: for a value of the wrong type, e.g. ``hooks`` without any ``on_*`` method.
 
     .. versionadded:: 1.0
+    .. versionchanged:: 2.0
+       ``failure_cooldown`` and ``stale_token_grace``.
     """
 
     def __init__(
@@ -117,6 +128,8 @@ class TornadoClient:
         max_token_lifetime: Optional[float] = None,
         store_timeout: float = STORE_TIMEOUT,
         hooks: Union[ClientHooks, Any, None] = None,
+        failure_cooldown: float = 5.0,
+        stale_token_grace: bool = True,
     ) -> None:
         # Every argument but http_client, by name, to be checked (_arguments) and built into parts.
         parts = client_parts(self._client, **{k: v for k, v in locals().items() if k not in ("self", "http_client")})

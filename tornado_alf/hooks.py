@@ -56,6 +56,11 @@ class ClientStats:
         (401 by default) after which a new token was obtained and the request sent again.
     :arg int refresh_ahead_ok: background refreshes that brought a new token.
     :arg int refresh_ahead_failed: background refreshes that failed (the current token stayed in use).
+    :arg int cooldown_failures: of ``cache_misses``, those that failed at once with a
+        repeat of a server-side failure, during a cool-down (``failure_cooldown``), without
+        a token request.
+
+        .. versionadded:: 2.0
     :arg token_expires_at: not a counter: when the token this client holds in memory
         expires, by the endpoint's ``expires_in``, in wall-clock epoch seconds
         (``time.time()``); ``None`` without a token, ``inf`` for a token without ``expires_in``.
@@ -76,6 +81,7 @@ class ClientStats:
     reauthentications: int = 0
     refresh_ahead_ok: int = 0
     refresh_ahead_failed: int = 0
+    cooldown_failures: int = 0
     token_expires_at: Optional[float] = None
 
 
