@@ -60,7 +60,6 @@ def serve(config: dict[str, Any]) -> None:
         def obey(line: str) -> None:
             if line in ("down", "up"):
                 server.switch(line == "down")
-                print("ok", flush=True)
             elif line == "log":
                 print(json.dumps(server.log), flush=True)
             else:

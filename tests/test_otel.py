@@ -234,3 +234,16 @@ async def test_the_sweep_finds_a_token_put_where_it_must_not_be(
     with telemetry.tracer_provider.get_tracer("careless").start_as_current_span("leak") as span:
         span.set_attribute("token", token.access_token)
     assert leaks(telemetry.exported_text(), sweep.needles()) == ["access token 0"]
+
+
+async def test_calls_failed_during_a_cool_down_are_counted(auth_server: AuthServer, telemetry: Telemetry) -> None:
+    auth_server.fail_next(10, status=503)
+    client = client_for(auth_server, hooks=telemetry.hooks, failure_cooldown=60)
+    telemetry.hooks.observe(client, "down")
+    for _ in range(3):
+        with pytest.raises(TokenError):
+            await client.fetch(auth_server.resource_url)
+    client.close()
+    assert auth_server.token_requests == 1
+    assert telemetry.total("tornado_alf.token.requests", **{"tornado_alf.outcome": "http_503"}) == 1
+    assert telemetry.total("tornado_alf.token.cooldown_failures", **{"tornado_alf.client": "down"}) == 2

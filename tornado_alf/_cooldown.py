@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import weakref
 from typing import Callable, Optional
 
 from .errors import TokenError
@@ -63,6 +64,7 @@ class Cooldown:
         self._until = 0.0
         #: Whether the latest token request failed for a server-side reason (no success since).
         self.failing = False
+        self._repeats: weakref.WeakSet[BaseException] = weakref.WeakSet()
 
     def failed(self, error: TokenError) -> float:
         """Note a failed token request; the cool-down it starts, in seconds (0: none)."""
@@ -98,8 +100,14 @@ class Cooldown:
             f"repeat of the failure {now - self._since:.1f} s ago, no token request for "
             f"{max(0.0, self._until - now):.1f} s more (cool-down): {error.message}"
         )
-        return TokenError(error.code, message, error.response, error=error.error,
-                          error_description=error.error_description, error_uri=error.error_uri)
+        repeat = TokenError(error.code, message, error.response, error=error.error,
+                            error_description=error.error_description, error_uri=error.error_uri)
+        self._repeats.add(repeat)
+        return repeat
+
+    def is_repeat(self, error: BaseException) -> bool:
+        """Whether ``error`` is a repeat made here (the failure it repeats was logged already)."""
+        return error in self._repeats
 
     def __repr__(self) -> str:
         if not self.active():

@@ -238,7 +238,9 @@ class TokenManager:
             end = max(cached.use_until, cached.expires) if self._stale_grace else cached.use_until
             retry_at = now + min(REFRESH_RETRY_DELAY, max(0.0, (end - now) / 2))
             self._cached = dataclasses.replace(cached, refresh_at=retry_at)
-        log.warning(
+        # A repeat during a cool-down: the failure it repeats was logged when it happened.
+        log.log(
+            logging.DEBUG if self._cooldown.is_repeat(failure) else logging.WARNING,
             "background token refresh failed (%s); the current token stays in use",
             failure,
         )

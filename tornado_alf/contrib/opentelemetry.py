@@ -69,6 +69,8 @@ _STATS_COUNTERS = (
     ("coalesced_waiters", "tornado_alf.token.coalesced_waiters",
      "Token look-ups that joined a token acquisition already under way"),
     ("store_hits", "tornado_alf.token.store.hits", "Tokens taken from the token store"),
+    ("cooldown_failures", "tornado_alf.token.cooldown_failures",
+     "Token look-ups that failed at once, as a repeat, during a cool-down after a server-side failure"),
 )
 
 
@@ -107,9 +109,10 @@ class OpenTelemetryHooks(ClientHooks):
     ``http.response.status_code``], ``tornado_alf.reauthentications`` [resource server,
     status], ``tornado_alf.token.refreshes_ahead`` [outcome]; read from ``stats()``:
     ``tornado_alf.token.cache.hits``, ``.cache.misses``, ``tornado_alf.token.coalesced_waiters``,
-    ``tornado_alf.token.store.hits`` and the gauge ``tornado_alf.token.remaining_lifetime``
-    [``tornado_alf.client``]. The outcome is ``ok``, a standard OAuth error code
-    (``invalid_client``...), ``unreachable`` (599) or ``http_<status>``.
+    ``tornado_alf.token.store.hits``, ``tornado_alf.token.cooldown_failures`` and the
+    gauge ``tornado_alf.token.remaining_lifetime`` [``tornado_alf.client``]. The outcome
+    is ``ok``, a standard OAuth error code (``invalid_client``...), ``unreachable`` (599)
+    or ``http_<status>``.
 
     Spans: one ``oauth2 token request`` span (kind CLIENT) per token request, from
     its first attempt to its end, child of the span current when the request
