@@ -132,8 +132,8 @@ def rows(plan: Plan, records: list[Record], log: list[tuple[float, bool]], outag
     mode = "grace and cool-down OFF (baseline)" if plan.baseline else f"cool-down {plan.cooldown:g} s"
     found = [
         Row(f"calls during the {plan.seconds:g} s outage ({mode})", f"{len(during):,}", "info", INFO),
-        Row("  of which the token had life left: failures", f"{failed_valid:,} of {len(valid):,}", "0",
-            verdict(failed_valid == 0)),
+        Row("  of which the token had life left: failures", f"{failed_valid:,} of {len(valid):,}" + outcomes(
+            [r for r in valid if r[2] != "ok"], outage), "0", verdict(failed_valid == 0)),
         Row("  of which needed a new token, inside a cool-down: failed at once as a repeat",
             f"{len(repeats):,} of {len(cooling):,}", "all", verdict(len(repeats) == len(cooling))),
     ]
@@ -158,6 +158,11 @@ def rows(plan: Plan, records: list[Record], log: list[tuple[float, bool]], outag
     found.append(Row("calls once the last cool-down is over: succeeded", f"{ok_after:,} of {len(after):,}",
                      "all", verdict(ok_after == len(after))))
     return found
+
+
+def outcomes(failed: list[Record], outage: float) -> str:
+    """What the failed calls met, and when (seconds into the outage)."""
+    return "".join(f"; {r[2]} at {r[0] - outage:.2f} s" for r in failed[:5])
 
 
 def spread(milliseconds: list[float]) -> str:
