@@ -8,12 +8,13 @@ accepted); nothing reads the client's internals.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any, Callable
 
 import pytest
 
-from tests.doubles import refused_url
+from tests.doubles import CLIENT_SECRET, refused_url
 from tornado_alf import Retry, TokenError, TornadoClient
 from tornado_alf.testing import AuthServer
 
@@ -209,3 +210,20 @@ def test_bad_settings_are_refused_naming_the_argument(
 ) -> None:
     with pytest.raises((ValueError, TypeError), match=argument):
         make_client(**{argument: value})
+
+
+async def test_a_repeat_shows_no_more_than_the_failure_it_repeats(
+    auth_server: AuthServer, make_client: MakeClient
+) -> None:
+    body = json.dumps({"error": "temporarily_unavailable", "error_description": f"bad secret {CLIENT_SECRET}"})
+    auth_server.fail_next(1, status=503, body=body.encode())
+    client = make_client(failure_cooldown=60)
+    with pytest.raises(TokenError) as first:
+        await client.fetch(auth_server.resource_url)
+    with pytest.raises(TokenError) as repeat:
+        await client.fetch(auth_server.resource_url)
+    assert repeat.value.error == first.value.error == "temporarily_unavailable"
+    assert repeat.value.error_description == first.value.error_description == "bad secret [hidden]"
+    for text in (str(repeat.value), repr(repeat.value), str(repeat.value.args)):
+        assert CLIENT_SECRET not in text
+        assert "repeat" in text
