@@ -185,6 +185,9 @@ class RedisTokenStore(FleetCache):
             ``StoreUnavailable`` when it fails or the store is in an outage.
         """
         try:
+            cooling = await self._cooling(key, guard)  # two round trips, not five, while the fleet cools down
+            if cooling is not None:
+                raise cooling
             turn = await self._wait_turn(key, is_usable, guard)
         except StoreUnavailable:
             return await fetch()
