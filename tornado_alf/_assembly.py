@@ -18,6 +18,7 @@ from ._arguments import (
     check_auth,
     check_client,
     check_endpoint,
+    check_reauth_cooldown,
     cooldown_policy,
     expiry_policy,
     guarded_cache,
@@ -28,6 +29,7 @@ from ._arguments import (
 )
 from ._discovery import discover_token_endpoint
 from ._manager import TokenManager
+from ._reauth import Reauthentication
 from ._recorder import Recorder
 from ._token_endpoint import TokenEndpoint
 from ._token_request import ParamValue
@@ -43,6 +45,7 @@ class ClientParts:
     endpoint: TokenEndpoint
     tokens: TokenManager
     reauth_statuses: frozenset[int]
+    reauth: Reauthentication
     recorder: Recorder
 
 
@@ -66,6 +69,7 @@ def client_parts(
     signing_alg: Optional[str],
     http_options: Optional[Mapping[str, Any]],
     reauth_statuses: Iterable[int],
+    reauth_cooldown: float,
     expiry_margin: float,
     refresh_ahead: Optional[float],
     max_token_lifetime: Optional[float],
@@ -106,7 +110,8 @@ def client_parts(
         cooldown=cooldown,
         stale_grace=stale_token_grace,
     )
-    return ClientParts(endpoint, tokens, reauth_status_set(reauth_statuses), recorder)
+    reauth = Reauthentication(tokens, check_reauth_cooldown(reauth_cooldown), recorder)
+    return ClientParts(endpoint, tokens, reauth_status_set(reauth_statuses), reauth, recorder)
 
 
 async def discover_for(

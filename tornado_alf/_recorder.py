@@ -46,6 +46,7 @@ class Recorder:
     coalesced_waiters: int
     store_hits: int
     reauthentications: int
+    reauthentications_suppressed: int
     refresh_ahead_ok: int
     refresh_ahead_failed: int
     cooldown_failures: int
