@@ -140,6 +140,9 @@ def rows(plan: Plan, records: list[Record], log: list[tuple[float, bool]], outag
     if repeats:
         found.append(Row("    their latency: median / p99 / max", spread(repeats), "< 50 ms",
                          verdict(repeats[-1] < 50)))
+        slow = sum(1 for ms in repeats if ms >= 50)
+        found.append(Row("    of them 50 ms or more", f"{slow:,} ({100 * slow / len(repeats):.2f} %)", "0",
+                         verdict(slow == 0)))
     found.append(Row("  of which needed a new token between cool-downs (waited for the fleet's one request)",
                      f"{len(between):,}", "info", INFO))
     if between:
