@@ -29,6 +29,7 @@ from ._arguments import (
 )
 from ._discovery import discover_token_endpoint
 from ._manager import TokenManager
+from ._plain_http import insecure_http_allowed, refuse_plain_http
 from ._reauth import Reauthentication
 from ._recorder import Recorder
 from ._token_endpoint import TokenEndpoint
@@ -75,6 +76,7 @@ def client_parts(
     max_token_lifetime: Optional[float],
     store_timeout: float,
     hooks: Any,
+    allow_insecure_http: bool,
     failure_cooldown: float = 5.0,
     stale_token_grace: bool = True,
 ) -> ClientParts:
@@ -83,6 +85,8 @@ def client_parts(
     :arg http_client_of: gives the HTTP client for each token request, when it starts.
     """
     check_endpoint(token_endpoint)
+    refuse_plain_http(token_endpoint, "token_endpoint", "the client credentials",
+                      insecure_http_allowed(allow_insecure_http))
     check_client(client_id, client_secret)
     policy = expiry_policy(expiry_margin, refresh_ahead, max_token_lifetime)
     options = token_http_options(token_endpoint, http_options)
