@@ -34,7 +34,7 @@ nitpicky = True
 # Without intersphinx (CI reaches no documentation site) names outside this project
 # cannot resolve; they are named in text and signatures all the same.
 nitpick_ignore_regex = [
-    (r"py:.*", r"(tornado|redis|valkey|asyncio|cryptography|urllib3|pymemcache|aiomcache|django|joserfc)(\..*)?"),
+    (r"py:.*", r"(tornado|redis|valkey|asyncio|cryptography|urllib3|pymemcache|aiomcache|django|joserfc|opentelemetry)(\..*)?"),
     (r"py:.*", r"(typing|collections\.abc|datetime|dataclasses|logging|warnings|types|os)\..*"),
     (r"py:.*", r"(str|bytes|int|float|bool|dict|list|tuple|set|frozenset|object|None|type)"),
     (r"py:.*", r"(Any|Optional|Union|Callable|Awaitable|Generator|Iterable|Mapping|Sequence|Collection)"),

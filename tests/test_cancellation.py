@@ -102,7 +102,7 @@ async def test_a_request_that_fails_after_its_only_waiter_left_reports_nothing_a
 ) -> None:
     auth_server.token_latency = LATENCY
     auth_server.fail_next(status=500)
-    client = client_for(auth_server)
+    client = client_for(auth_server, failure_cooldown=0)  # retried at once, not after a cool-down
     async with watched_loop() as problems:
         with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(client.fetch(auth_server.resource_url), timeout=LATENCY / 3)
@@ -118,7 +118,7 @@ async def test_a_waiter_joining_a_hung_request_times_out_alone_and_the_client_re
     auth_server: AuthServer,
 ) -> None:
     auth_server.token_latency = 0.6
-    client = client_for(auth_server, http_options={"request_timeout": 0.4})
+    client = client_for(auth_server, http_options={"request_timeout": 0.4}, failure_cooldown=0)
     async with watched_loop() as problems:
         for _ in range(3):
             with pytest.raises(asyncio.TimeoutError):

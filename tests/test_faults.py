@@ -131,7 +131,8 @@ async def test_every_waiter_of_a_failed_request_gets_the_token_error_and_the_nex
 ) -> None:
     auth_server.token_latency = 0.05
     auth_server.fail_next(**failure)
-    client = client_for(auth_server, http_options=FAST)
+    # No cool-down: the next fetch asks again at once (tests/test_resilience.py has the cool-down).
+    client = client_for(auth_server, http_options=FAST, failure_cooldown=0)
     try:
         results = await asyncio.gather(
             *(client.fetch(auth_server.resource_url) for _ in range(50)), return_exceptions=True

@@ -38,7 +38,8 @@ async def test_a_401_after_a_failed_refresh_ahead_still_invalidates_the_token(
     http_client: AsyncHTTPClient,
 ) -> None:
     async with servers(expires_in=3) as (auth_server, resource):
-        client = client_for(auth_server, http_client, expiry_margin=0, refresh_ahead=0.1)
+        # No cool-down after the failed refresh: the 401s must be free to get a new token at once.
+        client = client_for(auth_server, http_client, expiry_margin=0, refresh_ahead=0.1, failure_cooldown=0)
         assert (await client.fetch(resource.url)).code == 200
         await asyncio.sleep(0.35)  # past the refresh point
         auth_server.fail_next(status=503)  # the refresh ahead fails...

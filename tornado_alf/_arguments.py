@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional, Union
 
 from tornado.httpclient import HTTPRequest
 
+from ._cooldown import CooldownPolicy
 from ._expiry import ExpiryPolicy
 from ._grants import JwtBearerGrant, TokenExchange
 from ._recorder import HOOK_NAMES
@@ -30,6 +31,7 @@ from .auth import (
     FormFields,
 )
 from .hooks import ClientHooks
+from .retry import Retry
 from .stores.contract import FleetCache
 from .stores.getset import GetSetCache
 from .stores.guard import GuardedCache
@@ -174,6 +176,15 @@ def expiry_policy(
     if max_token_lifetime is not None and (not number(max_token_lifetime) or max_token_lifetime <= 0):
         raise ValueError("max_token_lifetime must be None or a number of seconds > 0")
     return ExpiryPolicy(float(expiry_margin), refresh_ahead, max_token_lifetime)
+
+
+def cooldown_policy(failure_cooldown: float, stale_token_grace: bool, retry: Retry) -> CooldownPolicy:
+    """The cool-down after a server-side failure; ``Retry-After`` as ``retry`` treats it."""
+    if not number(failure_cooldown) or failure_cooldown < 0:
+        raise ValueError("failure_cooldown must be a finite number of seconds >= 0 (0 turns it off)")
+    if not isinstance(stale_token_grace, bool):
+        raise TypeError(f"stale_token_grace must be True or False, not {type(stale_token_grace).__name__}")
+    return CooldownPolicy(float(failure_cooldown), retry.backoff_max, retry.respect_retry_after_header)
 
 
 def number(value: object) -> bool:

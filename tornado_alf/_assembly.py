@@ -19,6 +19,7 @@ from ._arguments import (
     check_client,
     check_endpoint,
     check_reauth_cooldown,
+    cooldown_policy,
     credential_sources,
     expiry_policy,
     guarded_cache,
@@ -84,6 +85,8 @@ def client_parts(
     client_certificate: Any = None,
     grant: Any = None,
     max_subjects: int = 10_000,
+    failure_cooldown: float = 5.0,
+    stale_token_grace: bool = True,
 ) -> ClientParts:
     """Check every `TornadoClient` argument and build the client's parts; `ValueError` or `TypeError`.
 
@@ -102,7 +105,9 @@ def client_parts(
         signing_alg=signing_alg, client_certificate=client_certificate, client_assertion=client_assertion,
     )
     recorder = Recorder(hook_methods(hooks), urllib.parse.urlsplit(token_endpoint).netloc)
-    endpoint = TokenEndpoint(token_endpoint, auth, fields, options, Retry.from_setting(token_retry),
+    retry = Retry.from_setting(token_retry)
+    cooldown_rule = cooldown_policy(failure_cooldown, stale_token_grace, retry)
+    endpoint = TokenEndpoint(token_endpoint, auth, fields, options, retry,
                              recorder=recorder, grant=None if grant is None else GrantFields(grant))
     cache = guarded_cache(token_storage, store_timeout, max_token_lifetime)
 
@@ -124,6 +129,7 @@ def client_parts(
         return TokenManager(
             lambda: endpoint.request_token(http_client_of(), grant_fields), cache, base_key, policy,
             recorder=recorder, prepare=prepare if endpoint.rotates or grant_fields is not None else None,
+            cooldown=cooldown_rule, stale_grace=stale_token_grace,
         )
 
     cooldown = check_reauth_cooldown(reauth_cooldown)

@@ -15,6 +15,10 @@ class CachedToken:
 
     ``after_rejection`` marks a token obtained because the resource rejected the
     one before it: its own rejection starts the re-authentication cool-down.
+
+    ``expires`` is when the endpoint said it expires (``expires_in``, capped by
+    ``max_token_lifetime``): past ``use_until`` it serves only in the stale-token
+    grace, and never past ``expires``.
     """
 
     token: Token
@@ -22,6 +26,7 @@ class CachedToken:
     use_until: float
     refresh_at: float
     after_rejection: bool = False
+    expires: float = math.inf
 
     def __repr__(self) -> str:
         return f"<CachedToken of {self.token!r}>"
@@ -68,4 +73,12 @@ class ExpiryPolicy:
         if self.refresh_ahead is not None and math.isfinite(lifetime):
             start = monotonic_now if arrived else born
             refresh_at = start + self.refresh_ahead * (use_until - start)
-        return CachedToken(token, "Bearer " + token.access_token, use_until, refresh_at, after_rejection)
+        return CachedToken(token, "Bearer " + token.access_token, use_until, refresh_at, after_rejection,
+                           expires=born + self.real_lifetime(token))
+
+    def real_lifetime(self, token: Token) -> float:
+        """Seconds from issue until ``token`` expires by ``expires_in`` and ``max_token_lifetime``."""
+        lifetime = math.inf if token.expires_in is None else token.expires_in
+        if self.max_token_lifetime is not None:
+            lifetime = min(lifetime, self.max_token_lifetime)
+        return lifetime

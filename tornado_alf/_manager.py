@@ -7,16 +7,19 @@ import collections
 import contextlib
 import functools
 import logging
+import math
 import time
 from collections.abc import Awaitable
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
+from ._cooldown import Cooldown, CooldownPolicy
 from ._expiry import CachedToken, ExpiryPolicy
 from ._recorder import Recorder
 from ._sources import CredentialChanged
 from ._token import Token
 from .errors import TokenError
 from .retry import NETWORK_FAILURE
+from .stores.contract import CoolingDown
 from .stores.guard import GuardedCache
 
 log = logging.getLogger("tornado_alf")
@@ -53,6 +56,8 @@ class TokenManager:
         clock: Callable[[], float] = time.monotonic,
         recorder: Optional[Recorder] = None,
         prepare: Optional[Callable[[], Awaitable[str]]] = None,
+        cooldown: Optional[CooldownPolicy] = None,
+        stale_grace: bool = True,
     ) -> None:
         # prepare: reads rotating credentials before each acquisition, gives the store key.
         self._prepare = prepare
@@ -71,6 +76,9 @@ class TokenManager:
         self._flights: dict[Loop, asyncio.Task[CachedToken]] = {}
         self._closed = False
         self._recorder = Recorder() if recorder is None else recorder
+        self._cooldown = Cooldown(CooldownPolicy(0.0) if cooldown is None else cooldown, clock)
+        self._stale_grace = stale_grace
+        self._grace_warned: Optional[Token] = None
 
     def current(self) -> Optional[CachedToken]:
         """The cached token while it is valid, else ``None``; starts refresh ahead when due."""
@@ -81,12 +89,32 @@ class TokenManager:
             return None
         now = self._clock()
         if now >= cached.refresh_at:
-            if now >= cached.use_until:
+            if now >= cached.use_until and not self._in_grace(cached, now):
                 return None
             if self._refresh_due(cached, now):
                 self._start(asyncio.get_running_loop(), background=True)
         self._recorder.cache_hits += 1
         return cached
+
+    def _in_grace(self, cached: CachedToken, now: float) -> bool:
+        """Whether ``cached``, past its expiry margin, serves on because the endpoint is failing."""
+        if not (self._stale_grace and self._cooldown.failing and now < cached.expires):
+            return False
+        if self._grace_warned is not cached.token:
+            self._grace_warned = cached.token
+            log.warning(
+                "token endpoint %s is failing; the current token stays in use past its expiry margin "
+                "until it expires in %.0f s", self._recorder.host, cached.expires - now,
+            )
+        return True
+
+    def expires_at(self) -> Optional[float]:
+        """When the cached token expires by ``expires_in`` (wall clock), if there is one. Starts nothing."""
+        cached = self._cached
+        if cached is None:
+            return None
+        expires_at = cached.token.expires_at
+        return math.inf if expires_at is None else expires_at
 
     async def get(self, after_rejection: bool = False) -> CachedToken:
         """A usable token: the cached one, or the result of this loop's (shared) token request.
@@ -98,6 +126,9 @@ class TokenManager:
         if cached is not None:
             return cached
         self._recorder.cache_misses += 1
+        if self._cooldown.active():
+            self._recorder.cooldown_failures += 1
+            raise self._cooldown.repeat()
         loop = asyncio.get_running_loop()
         task = self._flights.get(loop)
         if task is None or task.done():
@@ -134,7 +165,7 @@ class TokenManager:
 
     def _refresh_due(self, cached: CachedToken, now: float) -> bool:
         """Whether to start a refresh ahead: none in flight on any loop, none failed just now."""
-        if self._closed:
+        if self._closed or self._cooldown.active():
             return False
         retry = self._refresh_retry
         if retry is not None and retry[0] is cached.token and now < retry[1]:
@@ -142,7 +173,7 @@ class TokenManager:
         return not any(not task.done() and not loop.is_closed() for loop, task in list(self._flights.items()))
 
     def _start(self, loop: Loop, background: bool, after_rejection: bool = False) -> asyncio.Task[CachedToken]:
-        task = loop.create_task(self._obtain(after_rejection))
+        task = loop.create_task(self._obtain(after_rejection, background))
         self._flights[loop] = task
         task.add_done_callback(functools.partial(self._landed, loop))
         # Checked once the task is listed, so that a close() in another thread either sees it or is seen.
@@ -166,22 +197,26 @@ class TokenManager:
         cached = self._cached
         return not self._flights and cached is not None and self._clock() >= cached.use_until
 
-    async def _obtain(self, after_rejection: bool) -> CachedToken:
+    async def _obtain(self, after_rejection: bool, background: bool = False) -> CachedToken:
         try:
-            return await self._obtain_once(after_rejection)
+            return await self._obtain_once(after_rejection, background)
         except CredentialChanged:  # the rotation race: the credential changed under the refused request
-            return await self._obtain_once(after_rejection)
+            return await self._obtain_once(after_rejection, background)
 
-    async def _obtain_once(self, after_rejection: bool) -> CachedToken:
+    async def _obtain_once(self, after_rejection: bool, background: bool) -> CachedToken:
         held_under = self._key  # a rejected token is discarded where it was stored, before a rotation
         if self._prepare is not None:
             self._key = await self._prepare()
         token = await self._usable_stored_token(held_under)
         arrived = token is None
         if token is None:
-            token, arrived = await self._fetch_and_share()
+            fetched = await self._fetch_or_stale(background)
+            if isinstance(fetched, CachedToken):
+                return fetched
+            token, arrived = fetched
         else:
             self._recorder.store_hits += 1
+            self._cooldown.succeeded()
         now = self._clock()
         cached = self._policy.schedule(token, now, time.time(), arrived=arrived, after_rejection=after_rejection)
         if cached.use_until > now:
@@ -202,23 +237,59 @@ class TokenManager:
         token = await self._cache.load(self._key)
         return token if token is not None and self._is_usable(token) else None
 
+    async def _fetch_or_stale(self, background: bool) -> Union[tuple[Token, bool], CachedToken]:
+        """A new token; else, when the endpoint fails for a server-side reason, the stale one in its grace."""
+        try:
+            return await self._fetch_and_share()
+        except TokenError:
+            stale = None if background else await self._stale_token()
+            if stale is None or not self._in_grace(stale, self._clock()):
+                raise
+            self._cached = stale
+            return stale
+
+    async def _stale_token(self) -> Optional[CachedToken]:
+        """The token in memory, else the store's, whatever its deadlines: `_in_grace` judges it."""
+        if self._cached is not None or self._cache is None or not self._stale_grace:
+            return self._cached
+        token = await self._cache.load(self._key)
+        return None if token is None else self._policy.schedule(token, self._clock(), time.time())
+
+    async def _request_noted(self) -> Token:
+        """Ask the endpoint; a server-side failure starts a cool-down, shared through the store."""
+        try:
+            token = await self._request_token()
+        except TokenError as exc:
+            seconds = self._cooldown.failed(exc)
+            if seconds > 0 and self._cache is not None:
+                await self._cache.start_cooldown(self._key, seconds, exc.code)  # before the fleet's lock is let go
+            raise
+        self._cooldown.succeeded()
+        return token
+
     async def _fetch_and_share(self) -> tuple[Token, bool]:
         """A new token, and whether it came from the endpoint now (not from another process).
 
         With a store, fetched through it so processes sharing it fetch once.
         """
         if self._cache is None:
-            return await self._request_token(), True
+            return await self._request_noted(), True
         requested = False
 
         def request_token() -> Awaitable[Token]:
             nonlocal requested
             requested = True
-            return self._request_token()
+            return self._request_noted()
 
-        token = await self._cache.single_flight(self._key, request_token, self._is_usable)
+        try:
+            token = await self._cache.single_flight(self._key, request_token, self._is_usable)
+        except CoolingDown as fleet:  # another process's request failed a moment ago
+            self._cooldown.fleet_failed(fleet.status, fleet.seconds_left)
+            self._recorder.cooldown_failures += 1
+            raise self._cooldown.repeat() from None
         if not requested:  # another process fetched it, under the store's lock
             self._recorder.store_hits += 1
+            self._cooldown.succeeded()
         return token, requested
 
     def _is_usable(self, token: Token) -> bool:
@@ -240,8 +311,11 @@ class TokenManager:
         if cached is not None:
             now = self._clock()
             # Noted beside the token, never a changed copy of it: a 401 must still find it current.
-            self._refresh_retry = (cached.token, now + min(REFRESH_RETRY_DELAY, (cached.use_until - now) / 2))
-        log.warning(
+            end = max(cached.use_until, cached.expires) if self._stale_grace else cached.use_until
+            self._refresh_retry = (cached.token, now + min(REFRESH_RETRY_DELAY, max(0.0, (end - now) / 2)))
+        # A repeat during a cool-down: the failure it repeats was logged when it happened.
+        log.log(
+            logging.DEBUG if self._cooldown.is_repeat(failure) else logging.WARNING,
             "background token refresh failed (%s); the current token stays in use",
             failure,
         )

@@ -19,7 +19,9 @@ from .hooks import (
 log = logging.getLogger("tornado_alf")
 
 HOOK_NAMES = ("on_token_request", "on_retry", "on_reauthentication", "on_refresh_ahead")
-COUNTERS = tuple(field.name for field in dataclasses.fields(ClientStats))
+#: The fields the recorder counts; the others are the caller's to give to `Recorder.snapshot`.
+GAUGES = ("token_expires_at",)
+COUNTERS = tuple(field.name for field in dataclasses.fields(ClientStats) if field.name not in GAUGES)
 
 
 class Recorder:
@@ -47,6 +49,7 @@ class Recorder:
     reauthentications_suppressed: int
     refresh_ahead_ok: int
     refresh_ahead_failed: int
+    cooldown_failures: int
 
     def __init__(self, hooks: Optional[Mapping[str, Callable[[Any], None]]] = None, host: str = "") -> None:
         for name in COUNTERS:
@@ -56,9 +59,9 @@ class Recorder:
         self._hooks = dict(hooks or {})
         self._failed: set[str] = set()
 
-    def snapshot(self) -> ClientStats:
-        """The counters now, frozen."""
-        return ClientStats(**{name: getattr(self, name) for name in COUNTERS})
+    def snapshot(self, token_expires_at: Optional[float] = None) -> ClientStats:
+        """The counters now, frozen, with what the caller knows of its token."""
+        return ClientStats(**{name: getattr(self, name) for name in COUNTERS}, token_expires_at=token_expires_at)
 
     def token_request(self, ok: bool, status: int, error: Optional[str], attempts: int, seconds: float) -> None:
         """A token request ended after ``attempts`` HTTP requests."""

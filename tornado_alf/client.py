@@ -112,10 +112,21 @@ class TornadoClient:
     :arg bool allow_insecure_http: allow ``http://`` token endpoints and resources off the
         loopback (where a service mesh encrypts, say); also by the environment variable
         ``TORNADO_ALF_ALLOW_INSECURE_HTTP=1``. Otherwise they raise `ValueError`.
+    :arg float failure_cooldown: seconds after a token request failed for a server-side
+        reason (5xx, 429, no answer) during which calls that need a new token fail at
+        once with a repeat of that `TokenError` instead of asking again; a
+        ``Retry-After`` on the failure sets it instead (capped by ``token_retry``'s
+        ``backoff_max``). Shared by the fleet through a `RedisTokenStore`. A client
+        error (``invalid_client``, other 4xx) starts none. ``0`` turns it off.
+    :arg bool stale_token_grace: when the token endpoint fails for a server-side
+        reason, keep using a token inside its ``expiry_margin`` until the expiry the
+        endpoint gave (never past it), with one WARNING per token.
     :raises ValueError: for arguments that cannot work, naming the argument.
     :raises TypeError: for a value of the wrong type, e.g. ``hooks`` without any ``on_*`` method.
 
     .. versionadded:: 1.0
+    .. versionchanged:: 2.0
+       ``failure_cooldown`` and ``stale_token_grace``.
     """
 
     def __init__(
@@ -150,6 +161,8 @@ class TornadoClient:
         client_certificate: Optional[Credential] = None,
         grant: Union[JwtBearerGrant, TokenExchange, None] = None,
         max_subjects: int = 10_000,
+        failure_cooldown: float = 5.0,
+        stale_token_grace: bool = True,
     ) -> None:
         # Every argument but http_client, by name, to be checked (_arguments) and built into parts.
         arguments = {name: value for name, value in locals().items() if name not in ("self", "http_client")}
@@ -312,7 +325,7 @@ class TornadoClient:
         A snapshot: it does not change afterwards. Cheap enough to read on every
         metrics scrape.
         """
-        return self._recorder.snapshot()
+        return self._recorder.snapshot(token_expires_at=self._tokens.expires_at())
 
     def close(self) -> None:
         """Stop token requests, also those of calls in flight: they get `TokenError` (599).

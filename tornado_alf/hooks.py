@@ -59,6 +59,17 @@ class ClientStats:
         and the ``reauth_cooldown`` it started had not ended.
     :arg int refresh_ahead_ok: background refreshes that brought a new token.
     :arg int refresh_ahead_failed: background refreshes that failed (the current token stayed in use).
+    :arg int cooldown_failures: of ``cache_misses``, those that failed at once with a
+        repeat of a server-side failure, during a cool-down (``failure_cooldown``), without
+        a token request.
+
+        .. versionadded:: 2.0
+    :arg token_expires_at: not a counter: when the token this client holds in memory
+        expires, by the endpoint's ``expires_in``, in wall-clock epoch seconds
+        (``time.time()``); ``None`` without a token, ``inf`` for a token without ``expires_in``.
+        ``token_expires_at - time.time()`` is its remaining lifetime.
+
+        .. versionadded:: 2.0
     """
 
     token_requests: int = 0
@@ -74,6 +85,8 @@ class ClientStats:
     reauthentications_suppressed: int = 0
     refresh_ahead_ok: int = 0
     refresh_ahead_failed: int = 0
+    cooldown_failures: int = 0
+    token_expires_at: Optional[float] = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,6 +23,7 @@ from .._token import Token
 
 __all__ = [
     "KEY_PREFIX",
+    "CoolingDown",
     "FleetCache",
     "Guard",
     "StoreUnavailable",
@@ -47,6 +48,22 @@ class StoreUnavailable(Exception):
     `FleetCache` implementations let it propagate from their ``guard``; the
     token is then fetched without the store.
     """
+
+
+class CoolingDown(Exception):
+    """The token endpoint failed for a process sharing the store; no token request until the cool-down ends.
+
+    Raised by `FleetCache.single_flight` instead of fetching; the token manager
+    turns it into `~tornado_alf.TokenError`.
+
+    :arg float seconds_left: how long the fleet's cool-down still lasts.
+    :arg int status: the status of the failure that started it.
+    """
+
+    def __init__(self, seconds_left: float, status: int) -> None:
+        super().__init__(seconds_left, status)
+        self.seconds_left = seconds_left
+        self.status = status
 
 
 #: Runs one store call (a function returning an awaitable) bounded in time;
@@ -115,6 +132,15 @@ class FleetCache(abc.ABC):
         guard: Guard,
     ) -> Token:
         """A usable token: another process's, or one fetched under a fleet-wide lock."""
+
+    async def start_cooldown(self, key: str, seconds: float, status: int) -> None:
+        """Tell every process sharing the store that the token endpoint failed with ``status``.
+
+        For ``seconds``, `single_flight` raises `CoolingDown` instead of fetching.
+        Called by the lock holder whose token request failed, before it unlocks.
+        This default shares nothing: each process cools down on its own.
+        """
+        return None
 
     async def diagnose(self, timeout: float) -> Optional[str]:
         """Why the store timed out, when a quick look (within ``timeout``) can tell; else ``None``.

@@ -135,6 +135,13 @@ class GuardedCache:
             self._keep(key, token)
         return token
 
+    async def start_cooldown(self, key: str, seconds: float, status: int) -> None:
+        """Share a cool-down with the fleet (a `FleetCache` only); nothing if the store fails."""
+        if isinstance(self.cache, FleetCache):
+            cache = self.cache
+            with contextlib.suppress(StoreUnavailable):
+                await self.strict("write", lambda: cache.start_cooldown(key, seconds, status))
+
     async def strict(self, action: str, call: Callable[[], Awaitable[T]]) -> T:
         """Run one store call bounded in time; `StoreUnavailable` (logged) if it fails or is skipped."""
         health = self._health

@@ -19,10 +19,12 @@ from typing import Any, Callable, Optional, Union
 
 from .._token import Token
 from .codec import decode_token, encode_token
-from .contract import KEY_PREFIX, FleetCache, Guard, StoreUnavailable, shareable
+from .contract import KEY_PREFIX, CoolingDown, FleetCache, Guard, StoreUnavailable, shareable
 from .redis_scripts import (
+    COOLDOWN_LEFT,
     DISCARD_IF_SAME,
     DISCARD_IF_VALUE,
+    MAX_TTL_MS,
     UNLOCK_IF_OWNER,
     check_async_client,
     remaining_ms,
@@ -52,6 +54,12 @@ class RedisTokenStore(FleetCache):
     one takes the lock ``<key_prefix>{<digest>}:lock`` and fetches; the others
     look again with growing pauses (5 ms up to 50 ms) until the token appears.
     The braces are a Redis Cluster hash tag: a token and its lock share a slot.
+
+    When the lock holder's token request fails for a server-side reason (5xx,
+    429, no answer), it writes ``<key_prefix>{<digest>}:cooldown`` (the status,
+    with a TTL of the client's cool-down) before it unlocks; until that key
+    expires, a process that would fetch fails at once instead, so the fleet
+    backs off together and the endpoint gets one request per cool-down.
 
     A store command that fails or exceeds the client's ``store_timeout`` never
     fails a request: the client asks the token endpoint itself and logs one
@@ -107,6 +115,16 @@ class RedisTokenStore(FleetCache):
     def lock_key(self, key: str) -> str:
         """The Redis key of the fetch lock for ``key``, in the token's hash slot."""
         return self.token_key(key) + ":lock"
+
+    def cooldown_key(self, key: str) -> str:
+        """The Redis key of the fleet's cool-down after a failed token request, in the token's hash slot."""
+        return self.token_key(key) + ":cooldown"
+
+    async def start_cooldown(self, key: str, seconds: float, status: int) -> None:
+        """No process sharing this store asks the token endpoint for ``key`` in the next ``seconds``."""
+        ttl_ms = math.ceil(seconds * 1000)
+        if ttl_ms > 0:
+            await self.redis.set(self.cooldown_key(key), str(int(status)), px=min(ttl_ms, MAX_TTL_MS))
 
     async def load(self, key: str) -> Optional[Token]:
         """The stored token, ``None`` if absent; `ValueError` if the value is garbage."""
@@ -167,6 +185,9 @@ class RedisTokenStore(FleetCache):
             ``StoreUnavailable`` when it fails or the store is in an outage.
         """
         try:
+            cooling = await self._cooling(key, guard)  # two round trips, not five, while the fleet cools down
+            if cooling is not None:
+                raise cooling
             turn = await self._wait_turn(key, is_usable, guard)
         except StoreUnavailable:
             return await fetch()
@@ -207,12 +228,27 @@ class RedisTokenStore(FleetCache):
     ) -> Union[Token, str]:
         try:
             token = await self._peek(key, is_usable, guard)
+            cooling = None if token is not None else await self._cooling(key, guard)
         except StoreUnavailable:
             return owner  # we hold the lock: fetch, so the others need not wait for its expiry
         if token is None:
-            return owner
+            if cooling is None:
+                return owner
+            await self._unlock(key, owner, guard)
+            raise cooling
         await self._unlock(key, owner, guard)
         return token
+
+    async def _cooling(self, key: str, guard: Guard) -> Optional[CoolingDown]:
+        """The fleet's cool-down, if a process's token request failed a moment ago."""
+        status, ttl_ms = await guard("read", lambda: self.redis.eval(COOLDOWN_LEFT, 1, self.cooldown_key(key)))
+        if not status or not isinstance(ttl_ms, int) or ttl_ms <= 0:
+            return None
+        try:
+            code = int(status)
+        except ValueError:
+            return None  # not ours: a cool-down is only ever a status
+        return CoolingDown(ttl_ms / 1000, code)
 
     async def _fetch_holding(
         self, key: str, owner: str, fetch: Callable[[], Awaitable[Token]], guard: Guard

@@ -36,6 +36,11 @@ end
 return 0
 """
 
+# KEYS[1]: the cool-down key. Returns {the status it holds (or false), its TTL in ms}.
+COOLDOWN_LEFT = """
+return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
+"""
+
 # KEYS[1]: the lock key. ARGV[1]: the owner id its holder wrote.
 # Returns 1 when the lock was ours and is released, else 0 (it expired and
 # maybe another process holds it now: theirs stays).
