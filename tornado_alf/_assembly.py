@@ -16,6 +16,7 @@ from tornado.httpclient import AsyncHTTPClient
 
 from ._arguments import (
     check_auth,
+    check_binding,
     check_client,
     check_endpoint,
     expiry_policy,
@@ -25,6 +26,7 @@ from ._arguments import (
     token_http_options,
     token_request_fields,
 )
+from ._binding import Binding, make_binding
 from ._discovery import discover_token_endpoint
 from ._manager import TokenManager
 from ._recorder import Recorder
@@ -43,6 +45,7 @@ class ClientParts:
     tokens: TokenManager
     reauth_statuses: frozenset[int]
     recorder: Recorder
+    binding: Binding
 
 
 def client_parts(
@@ -70,6 +73,8 @@ def client_parts(
     max_token_lifetime: Optional[float],
     store_timeout: float,
     hooks: Any,
+    dpop_key: Any = None,
+    present_client_cert: bool = False,
 ) -> ClientParts:
     """Check every `TornadoClient` argument and build the client's parts; `ValueError` or `TypeError`.
 
@@ -87,16 +92,20 @@ def client_parts(
         assertion_audience=token_endpoint if assertion_audience is None else assertion_audience,
         private_key=private_key, private_key_id=private_key_id, signing_alg=signing_alg,
     )
+    check_binding(dpop_key, present_client_cert, options)
+    binding = make_binding(dpop_key, present_client_cert, options)
     recorder = Recorder(hook_methods(hooks), urllib.parse.urlsplit(token_endpoint).netloc)
-    endpoint = TokenEndpoint(token_endpoint, auth, fields, options, Retry.from_setting(token_retry), recorder=recorder)
+    endpoint = TokenEndpoint(
+        token_endpoint, auth, fields, options, Retry.from_setting(token_retry), recorder=recorder, binding=binding
+    )
     tokens = TokenManager(
         lambda: endpoint.request_token(http_client_of()),
         guarded_cache(token_storage, store_timeout),
-        token_key_digest(token_endpoint, client_id, fields),
+        token_key_digest(token_endpoint, client_id, fields, binding.tag),
         policy,
         recorder=recorder,
     )
-    return ClientParts(endpoint, tokens, reauth_status_set(reauth_statuses), recorder)
+    return ClientParts(endpoint, tokens, reauth_status_set(reauth_statuses), recorder, binding)
 
 
 async def discover_for(

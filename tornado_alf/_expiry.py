@@ -52,4 +52,4 @@ class ExpiryPolicy:
         refresh_at = use_until  # the hot path checks expiry only once refresh is due
         if self.refresh_ahead is not None and math.isfinite(lifetime):
             refresh_at = born + self.refresh_ahead * lifetime
-        return CachedToken(token, "Bearer " + token.access_token, use_until, refresh_at)
+        return CachedToken(token, f"{token.token_type} {token.access_token}", use_until, refresh_at)

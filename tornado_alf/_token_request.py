@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 from tornado.httpclient import HTTPRequest
 
+from ._binding import Binding
 from .auth import ClientAuthentication, FormFields
 
 #: A ``token_request_params`` value: one string, or several to repeat the field.
@@ -31,12 +32,19 @@ class TokenRequest:
         for every attempt.
     :arg fields: the form fields besides the credentials.
     :arg http_options: `HTTPRequest` keyword arguments (checked by ``_arguments``).
+    :arg binding: adds a DPoP proof to each request, when the client has a DPoP key.
     """
 
     def __init__(
-        self, url: str, auth: ClientAuthentication, fields: FormFields, http_options: Mapping[str, Any]
+        self,
+        url: str,
+        auth: ClientAuthentication,
+        fields: FormFields,
+        http_options: Mapping[str, Any],
+        binding: Optional[Binding] = None,
     ) -> None:
         self.url = url
+        self.binding = Binding() if binding is None else binding
         self._auth = auth
         self._fields = fields
         self._options = dict(http_options)
@@ -54,13 +62,15 @@ class TokenRequest:
         headers.setdefault("Accept", "application/json")
         self._auth.apply(form, headers)
         options = {**self._options, "headers": headers}
-        return HTTPRequest(
+        request = HTTPRequest(
             self.url,
             **options,
             method="POST",
             body=urllib.parse.urlencode(form, quote_via=urllib.parse.quote),
             follow_redirects=False,
         )
+        self.binding.sign_token_request(request)
+        return request
 
     def __repr__(self) -> str:
         return f"<TokenRequest to {urllib.parse.urlsplit(self.url).netloc} with {self._auth!r}>"

@@ -83,6 +83,14 @@ class TornadoClient:
         told of every token request, retry, re-authentication and refresh ahead,
         for logs and metrics; its events never hold a secret or a token. `stats`
         counts the same things whether hooks are given or not.
+    :arg dpop_key: sender-constrain tokens with DPoP (RFC 9449): ``True`` for a P-256 key
+        made for this client, or a private key as a PEM (str or bytes) or a JWK (a
+        mapping): EC P-256 (ES256), RSA (RS256, PS256 when the JWK's ``alg`` says so) or
+        Ed25519 (EdDSA). Every token request and every request with a DPoP token carries a
+        new proof; server nonces are kept per origin. Needs the ``tornado-alf[jwt]``
+        extra. See :doc:`sender-constrained`.
+    :arg bool present_client_cert: present the client certificate of ``http_options``
+        to resources too, for certificate-bound tokens (RFC 8705 sec. 3).
     :raises ValueError: for arguments that cannot work, naming the argument.
     :raises TypeError: for a value of the wrong type, e.g. ``hooks`` without any ``on_*`` method.
 
@@ -115,12 +123,15 @@ class TornadoClient:
         max_token_lifetime: Optional[float] = None,
         store_timeout: float = 1.0,
         hooks: Union[ClientHooks, Any, None] = None,
+        dpop_key: Union[str, bytes, Mapping[str, Any], bool, None] = None,
+        present_client_cert: bool = False,
     ) -> None:
         # Every argument but http_client, by name, to be checked (_arguments) and built into parts.
         parts = client_parts(self._client, **{k: v for k, v in locals().items() if k not in ("self", "http_client")})
         self._reauth_statuses = parts.reauth_statuses
         self._recorder = parts.recorder
         self._endpoint = parts.endpoint
+        self._binding = parts.binding
         self._http_client = http_client
         self._shared: Optional[tuple[asyncio.AbstractEventLoop, AsyncHTTPClient]] = None
         self._closed = False
@@ -228,7 +239,7 @@ class TornadoClient:
         self._tokens.close()
 
     def _new_token_may_help(self, response: HTTPResponse) -> bool:
-        if response.code not in self._reauth_statuses:
+        if response.code not in self._reauth_statuses or self._binding.wants_nonce(response, token_endpoint=False):
             return False
         challenge = bearer_challenge(response)
         if challenge is None or challenge.wants_new_token:
@@ -249,10 +260,19 @@ class TornadoClient:
             shared = self._shared = (loop, AsyncHTTPClient())
         return shared[1]
 
-    def _send(self, outgoing: HTTPRequest, cached: CachedToken) -> asyncio.Future[HTTPResponse]:
+    async def _send(self, outgoing: HTTPRequest, cached: CachedToken) -> HTTPResponse:
         # Replaces any Authorization of the caller's, and the rejected token on a replay.
         outgoing.headers["Authorization"] = cached.authorization
-        return self._client().fetch(outgoing, raise_error=False)
+        self._binding.bind_resource_request(outgoing, cached.token)
+        response = await self._client().fetch(outgoing, raise_error=False)
+        self._binding.observe(response)
+        if outgoing.body_producer is None and self._binding.wants_nonce(response, token_endpoint=False):
+            # RFC 9449 sec. 9: the same token, a new proof with the nonce; no re-authentication.
+            del outgoing.headers["DPoP"]
+            self._binding.bind_resource_request(outgoing, cached.token)
+            response = await self._client().fetch(outgoing, raise_error=False)
+            self._binding.observe(response)
+        return response
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else repr(self._tokens)

@@ -12,12 +12,17 @@ from .._token_response import valid_access_token
 from ..auth.base import FormFields
 
 
-def token_key_digest(token_endpoint: str, client_id: str, fields: FormFields) -> str:
+def token_key_digest(token_endpoint: str, client_id: str, fields: FormFields, binding: str = "") -> str:
     """A stable digest naming one token: endpoint, client id, scope and extra params.
 
-    It never involves the client secret, so the key reveals nothing about it.
+    ``binding`` names the DPoP key and client certificate a token is bound to (their
+    public thumbprints), so that such a token is only read back by a client that holds
+    them. It never involves the client secret, so the key reveals nothing about it.
     """
-    identity = json.dumps([token_endpoint, client_id, sorted(fields)], separators=(",", ":"))
+    parts: list[object] = [token_endpoint, client_id, sorted(fields)]
+    if binding:
+        parts.append(binding)
+    identity = json.dumps(parts, separators=(",", ":"))
     return hashlib.sha256(identity.encode()).hexdigest()
 
 
@@ -50,9 +55,10 @@ def decode_token(raw: Union[str, bytes]) -> Token:
     if expires_in is not None and not 0 <= expires_in < math.inf:  # inf: huge values of opposite signs
         raise ValueError("stored expires_at is before issued_at or out of range")
     scope = value.get("scope")
-    if value.get("token_type") != "Bearer" or not (scope is None or isinstance(scope, str)):
+    token_type = value.get("token_type")
+    if token_type not in ("Bearer", "DPoP") or not (scope is None or isinstance(scope, str)):
         raise ValueError("stored token_type or scope is unusable")
-    return Token(access_token, "Bearer", expires_in, scope, issued_at)
+    return Token(access_token, token_type, expires_in, scope, issued_at)
 
 
 def _finite(value: object, name: str) -> float:
