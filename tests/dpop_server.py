@@ -25,15 +25,23 @@ from typing import Any, Optional
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry
+from joserfc.jws import JWSRegistry
 from tornado.web import Application, RequestHandler
 
 from tests._serve import serve
 
-PROOF_ALGS = ["ES256", "RS256", "PS256", "EdDSA"]
+PROOF_ALGS = ["ES256", "RS256", "PS256", "EdDSA", "Ed25519"]
+# An RSA proof's header (its jwk) is longer than joserfc's default limit of 512 bytes.
+REGISTRY = JWSRegistry(algorithms=PROOF_ALGS)
+REGISTRY.max_header_length = 4096
 
 
 def b64_sha256(data: bytes) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+#: Every server made, for the tests' guard that no token or proof reaches a log record.
+MADE: list[DPoPServer] = []
 
 
 class ProofError(Exception):
@@ -64,9 +72,11 @@ class DPoPServer:
         self.replayed_proofs = 0
         self.refusals: list[str] = []  # why a resource request was refused
         self.proofs: list[dict[str, Any]] = []  # claims of every proof accepted, in order
-        self.bindings: dict[str, dict[str, str]] = {}  # token -> cnf
+        self.bindings: dict[str, dict[str, str]] = {}  # token -> cnf; cleared to revoke them all
+        self.issued: list[str] = []
         self._jtis: set[str] = set()
         self.origin = ""
+        MADE.append(self)
 
     @property
     def token_endpoint(self) -> str:
@@ -98,7 +108,8 @@ class DPoPServer:
             if "d" in header["jwk"]:
                 raise ProofError("private key in the jwk header")
             key = JWKRegistry.import_key(header["jwk"])
-            claims = json.loads(jws.deserialize_compact(values[0], key, algorithms=PROOF_ALGS).payload)
+            verified = jws.deserialize_compact(values[0], key, algorithms=PROOF_ALGS, registry=REGISTRY)
+            claims = json.loads(verified.payload)
         except (JoseError, ValueError, KeyError, TypeError, IndexError) as exc:
             raise ProofError(f"bad proof: {type(exc).__name__}") from None
         self._check_claims(handler, claims, access_token)
@@ -170,6 +181,7 @@ class _Token(_Handler):
             cnf["x5t#S256"] = thumbprint
         token = secrets.token_urlsafe(24)
         server.bindings[token] = cnf
+        server.issued.append(token)
         server.tokens_issued += 1
         token_type = "DPoP" if "jkt" in cnf else "Bearer"
         self.answer(200, {"access_token": token, "token_type": token_type, "expires_in": 300})

@@ -27,7 +27,8 @@ DPoPKeyArgument = Union[str, bytes, Mapping[str, Any], bool]
 DPOP_ALGS: dict[tuple[str, Optional[str]], tuple[str, ...]] = {
     ("EC", "P-256"): ("ES256",),
     ("RSA", None): ("RS256", "PS256"),
-    ("OKP", "Ed25519"): ("EdDSA",),
+    # EdDSA is what servers know today; RFC 9864's fully specified name when the JWK asks for it.
+    ("OKP", "Ed25519"): ("EdDSA", "Ed25519"),
 }
 _KEY_CLASSES: tuple[Union[type[ECKey], type[RSAKey], type[OKPKey]], ...] = (ECKey, RSAKey, OKPKey)
 
