@@ -74,7 +74,7 @@ def test_thumbprint_is_rfc_7638_of_the_given_key() -> None:
 
 
 PUBLIC_EC = EC.as_dict(private=False)
-BAD_KEYS = {
+BAD_KEYS: dict[str, Any] = {
     "public-jwk": PUBLIC_EC,
     "public-pem": EC.as_pem(private=False),
     "p384": ECKey.generate_key("P-384").as_dict(private=True),
@@ -120,7 +120,7 @@ def test_every_proof_has_its_own_jti() -> None:
 
 
 def test_repr_never_shows_the_key() -> None:
-    jwk = EC.as_dict(private=True)
+    jwk: dict[str, Any] = dict(EC.as_dict(private=True))
     key = load_dpop_key(jwk)
     client = TornadoClient(ENDPOINT, "client", "secret", dpop_key=jwk)
     for text in (repr(key), str(key), repr(client)):
