@@ -76,6 +76,7 @@ class DPoPServer:
         self.issued: list[str] = []
         self._jtis: set[str] = set()
         self.origin = ""
+        self.tls_context: Optional[ssl.SSLContext] = None
         MADE.append(self)
 
     @property
@@ -248,6 +249,7 @@ async def running(
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(tls[2]))
         context.load_cert_chain(str(tls[0]), str(tls[1]))
         context.verify_mode = ssl.CERT_OPTIONAL
+        server.tls_context = context
     async with serve(server.application(), context) as origin:
         server.origin = origin
         yield server
