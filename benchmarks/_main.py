@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
+from ._dpop import dpop_rows
 from ._fleet import FleetSize, fleet_rows
 from ._load import configure_http
 from ._phases import FULL, QUICK, Sizes, no_network_rows, throughput_rows
@@ -16,7 +17,7 @@ from ._report import FAIL, ROOT, Row, command_line, describe, machine, table
 from ._scenarios import herd_rows, memory_rows, steady_rows, storm_rows
 
 TOKEN_LATENCY = 0.05
-PHASES = ["throughput", "no-network", "herd", "steady", "memory", "storm", "fleet"]
+PHASES = ["throughput", "no-network", "dpop", "herd", "steady", "memory", "storm", "fleet"]
 
 NOTES = [
     "raw = Tornado's shared AsyncHTTPClient.fetch(url, headers={'Authorization': 'Bearer ...'}); "
@@ -53,6 +54,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         phases: dict[str, Callable[[], list[Row]]] = {
             "throughput": lambda: throughput_rows(server, sizes),
             "no-network": lambda: no_network_rows(sizes),
+            "dpop": lambda: dpop_rows(sizes),
             "herd": lambda: herd_rows(server, sizes),
             "steady": lambda: steady_rows(server, sizes),
             "memory": lambda: memory_rows(server, sizes),

@@ -70,7 +70,7 @@ class Binding:
     def sign_token_request(self, request: HTTPRequest) -> None:
         """Add a proof (no ``ath``) to a token request (RFC 9449 sec. 5)."""
         if self.dpop is not None:
-            nonce = self._nonces.get(origin(request.url))
+            nonce = self._nonces.get(origin(request.url)) if self._nonces else None
             request.headers["DPoP"] = self.dpop.proof(request.method, request.url, nonce)
 
     def bind_resource_request(self, request: HTTPRequest, token: Token) -> None:
@@ -79,7 +79,7 @@ class Binding:
         A token the server issued as Bearer goes without a proof: the server decided.
         """
         if self.dpop is not None and token.token_type == "DPoP":  # noqa: S105 - a scheme name
-            nonce = self._nonces.get(origin(request.url))
+            nonce = self._nonces.get(origin(request.url)) if self._nonces else None
             request.headers["DPoP"] = self.dpop.proof(request.method, request.url, nonce, token.access_token)
         if self._resource_cert and request.client_cert is None:
             request.client_cert = self._resource_cert.get("client_cert")
@@ -99,7 +99,9 @@ class Binding:
         The token endpoint says so with 400 ``error=use_dpop_nonce`` (RFC 9449 sec. 8),
         a resource with 401 and a ``DPoP`` challenge of that error (sec. 9).
         """
-        if self.dpop is None or not response.headers.get("DPoP-Nonce"):
+        if self.dpop is None or response.code != (400 if token_endpoint else 401):
+            return False
+        if not response.headers.get("DPoP-Nonce"):
             return False
         if token_endpoint:
             return response.code == 400 and _json_error(response) == "use_dpop_nonce"
