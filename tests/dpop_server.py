@@ -11,6 +11,7 @@ Everything is counted where it arrives, for the tests to assert at the far end.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
@@ -61,6 +62,7 @@ class DPoPServer:
         self, token_type: str = "DPoP", token_nonce: bool = False, resource_nonce: bool = False  # noqa: S107
     ) -> None:
         self.token_type = token_type
+        self.token_latency = 0.0  # seconds each token request takes
         self.token_nonce = token_nonce
         self.resource_nonce = resource_nonce
         self.nonce = secrets.token_urlsafe(12)
@@ -158,9 +160,11 @@ class _Handler(RequestHandler):
 
 
 class _Token(_Handler):
-    def post(self) -> None:
+    async def post(self) -> None:
         server = self.server
         server.token_posts += 1
+        if server.token_latency:
+            await asyncio.sleep(server.token_latency)
         if self.get_body_argument("grant_type", None) != "client_credentials":
             self.answer(400, {"error": "unsupported_grant_type"})
             return
