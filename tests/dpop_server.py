@@ -21,7 +21,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from joserfc import jws
 from joserfc.errors import JoseError
@@ -79,6 +79,9 @@ class DPoPServer:
         self._jtis: set[str] = set()
         self.origin = ""
         self.tls_context: Optional[ssl.SSLContext] = None
+        #: The ``cnf`` of a token the resource is given, ``None`` for a token it does not accept:
+        #: by default what this server's endpoint issued; the interop tests read JWTs.
+        self.cnf_of: Callable[[str], Optional[dict[str, str]]] = self.bindings.get
         MADE.append(self)
 
     @property
@@ -203,7 +206,7 @@ class _Resource(_Handler):
         server = self.server
         server.resource_hits += 1
         scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
-        cnf = server.bindings.get(token)
+        cnf = server.cnf_of(token)
         why = self.refusal(scheme, token, cnf)
         if why == "nonce":
             server.nonce_challenges["resource"] += 1

@@ -112,7 +112,7 @@ async def test_a_nonce_that_is_refused_again_is_a_token_error(server: DPoPServer
 
 async def test_the_resources_nonce_is_answered_once_with_no_token_request(clients: list[TornadoClient]) -> None:
     async with running(DPoPServer()) as auth, running(DPoPServer(resource_nonce=True)) as resource:
-        resource.bindings = auth.bindings  # the resource trusts the tokens auth issues
+        resource.cnf_of = auth.bindings.get  # the resource trusts the tokens auth issues
         client = dpop_client(clients, auth)
         for _ in range(5):
             assert (await client.fetch(resource.resource_url)).code == 200
