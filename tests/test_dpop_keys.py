@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 from hypothesis import given
@@ -13,8 +13,11 @@ from hypothesis import strategies as st
 from joserfc import jws
 from joserfc.jwk import ECKey, JWKRegistry, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry
+from tornado.httpclient import HTTPRequest, HTTPResponse
+from tornado.httputil import HTTPHeaders
 
-from tornado_alf import TornadoClient
+from tornado_alf import Token, TornadoClient
+from tornado_alf._binding import Binding, origin
 from tornado_alf.auth.dpop import access_token_hash, htu, load_dpop_key
 
 ENDPOINT = "https://as.example/token"
@@ -138,3 +141,27 @@ def test_htu_drops_query_and_fragment_and_keeps_the_rest(path: str, query: str, 
     assert htu(url) == f"https://rs.example/{path.split('#')[0]}"
     assert "?" not in htu(url)
     assert "#" not in htu(url)
+
+
+ORIGINS = ["https://as.example", "https://as.example:443", "https://rs.example", "http://rs.example",
+           "https://RS.example:8443", "https://rs.example:8443"]
+
+
+@given(st.lists(st.tuples(st.sampled_from(ORIGINS), st.one_of(st.none(), st.text("abc-_", min_size=1, max_size=6))),
+                max_size=12),
+       st.sampled_from(ORIGINS))
+def test_the_next_proof_carries_the_last_nonce_its_origin_sent(
+    responses: list[tuple[str, Optional[str]]], asked: str
+) -> None:
+    binding = Binding(load_dpop_key(EC.as_dict(private=True)))
+    expected: dict[str, str] = {}
+    for url, nonce in responses:
+        headers = HTTPHeaders({"DPoP-Nonce": nonce} if nonce else {})
+        binding.observe(HTTPResponse(HTTPRequest(url + "/x"), 200, headers=headers, effective_url=url + "/x"))
+        if nonce:
+            expected[origin(url)] = nonce  # default ports and host case normalised
+    request = HTTPRequest(asked + "/api?q=1")
+    binding.bind_resource_request(request, Token("tok", "DPoP"))
+    _, claims = decode(request.headers["DPoP"])
+    assert claims.get("nonce") == expected.get(origin(asked))
+    assert claims["htu"] == htu(asked + "/api")
