@@ -76,6 +76,8 @@ class DPoPServer:
         self.proofs: list[dict[str, Any]] = []  # claims of every proof accepted, in order
         self.bindings: dict[str, dict[str, str]] = {}  # token -> cnf; cleared to revoke them all
         self.issued: list[str] = []
+        #: (method, path, had Authorization, had DPoP) of every request.
+        self.received: list[tuple[str, str, bool, bool]] = []
         self._jtis: set[str] = set()
         self.origin = ""
         self.tls_context: Optional[ssl.SSLContext] = None
@@ -149,6 +151,12 @@ def peer_thumbprint(handler: RequestHandler) -> Optional[str]:
 class _Handler(RequestHandler):
     def initialize(self, server: DPoPServer) -> None:
         self.server = server
+
+    def prepare(self) -> None:
+        headers = self.request.headers
+        self.server.received.append(
+            (self.request.method or "", self.request.path, "Authorization" in headers, "DPoP" in headers)
+        )
 
     def check_xsrf_cookie(self) -> None:
         """Not a browser application."""
