@@ -63,6 +63,7 @@ class DPoPServer:
     ) -> None:
         self.token_type = token_type
         self.token_latency = 0.0  # seconds each token request takes
+        self.echo_proof = False  # refuse token requests, quoting the proof back (as careless servers do)
         self.token_nonce = token_nonce
         self.resource_nonce = resource_nonce
         self.nonce = secrets.token_urlsafe(12)
@@ -178,6 +179,9 @@ class _Token(_Handler):
             await asyncio.sleep(server.token_latency)
         if self.get_body_argument("grant_type", None) != "client_credentials":
             self.answer(400, {"error": "unsupported_grant_type"})
+            return
+        if server.echo_proof:
+            self.answer(400, {"error": "invalid_dpop_proof", "error_description": self.request.headers["DPoP"]})
             return
         cnf: dict[str, str] = {}
         if "DPoP" in self.request.headers:

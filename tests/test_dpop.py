@@ -162,3 +162,18 @@ async def test_clients_with_different_keys_never_share_a_stored_token(
     assert server.tokens_issued == 3  # the shared key's, the other key's, and a Bearer one
     assert server.refusals == []
 
+
+
+async def test_a_proof_the_endpoint_quotes_back_is_hidden_in_the_error(
+    server: DPoPServer, clients: list[TornadoClient]
+) -> None:
+    server.echo_proof = True
+    client = dpop_client(clients, server)
+    with pytest.raises(TokenError) as caught:
+        await client.get_token()
+    quoted = caught.value.error_description or ""
+    assert quoted == "[hidden]"
+    seen = server.received[-1]
+    assert seen[3]  # the request did carry a proof
+    for text in (str(caught.value), repr(caught.value), repr(caught.value.args)):
+        assert "eyJ" not in text  # no JWS (a proof's header starts so)

@@ -9,7 +9,10 @@ never handed to a client holding another. The DPoP signing itself is in
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import ssl
 import urllib.parse
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional
@@ -54,6 +57,8 @@ class Binding:
         self.dpop = dpop
         self._resource_cert = dict(resource_cert or {})
         self._nonces: dict[str, str] = {}
+        #: The proof of the latest token request, blanked out of errors should the endpoint quote it.
+        self.last_proof = ""
         parts = []
         if dpop is not None:
             parts.append(f"jkt={dpop.thumbprint}")
@@ -71,7 +76,8 @@ class Binding:
         """Add a proof (no ``ath``) to a token request (RFC 9449 sec. 5)."""
         if self.dpop is not None:
             nonce = self._nonces.get(origin(request.url)) if self._nonces else None
-            request.headers["DPoP"] = self.dpop.proof(request.method, request.url, nonce)
+            self.last_proof = self.dpop.proof(request.method, request.url, nonce)
+            request.headers["DPoP"] = self.last_proof
 
     def bind_resource_request(self, request: HTTPRequest, token: Token) -> None:
         """Add the proof of a DPoP token (RFC 9449 sec. 7) and the client certificate, if asked.
@@ -147,14 +153,12 @@ def make_binding(dpop_key: object, present_client_cert: bool, http_options: Mapp
 
 def certificate_thumbprint(path: str) -> str:
     """``x5t#S256`` (RFC 8705 sec. 3.1) of the PEM certificate at ``path``; `ValueError` if unreadable."""
-    import base64
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-
     try:
-        with open(path, "rb") as handle:
-            cert = x509.load_pem_x509_certificate(handle.read())
+        with open(path) as handle:
+            text = handle.read()
+        # The first certificate: the client's own, ahead of any chain in the same file.
+        start = text.index(ssl.PEM_HEADER)
+        der = ssl.PEM_cert_to_DER_cert(text[start : text.index(ssl.PEM_FOOTER, start) + len(ssl.PEM_FOOTER)])
     except (OSError, ValueError) as exc:
         raise ValueError(f"present_client_cert: cannot read http_options client_cert: {type(exc).__name__}") from None
-    return base64.urlsafe_b64encode(cert.fingerprint(hashes.SHA256())).rstrip(b"=").decode("ascii")
+    return base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode("ascii")

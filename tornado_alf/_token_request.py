@@ -51,8 +51,9 @@ class TokenRequest:
 
     @property
     def hidden(self) -> tuple[str, ...]:
-        """Every spelling of the secret the latest request carried, to blank out of errors."""
-        return self._auth.hidden
+        """Every spelling of the secret the latest request carried, and its DPoP proof, to blank out of errors."""
+        proof = self.binding.last_proof
+        return (*self._auth.hidden, proof, proof.rpartition(".")[2]) if proof else self._auth.hidden
 
     def build(self) -> HTTPRequest:
         """A new token request: a POST of the form that never follows a redirect."""
