@@ -25,7 +25,8 @@ from .hooks import (
     TokenRequestEvent,
 )
 from .retry import Retry
-from .stores.cache import MemoryTokenStore, TokenStore
+from .stores.contract import TokenStore
+from .stores.memory import MemoryTokenStore
 from .stores.redis import RedisTokenStore
 from .stores.sealing import EncryptedTokenStore
 

@@ -28,7 +28,9 @@ from .auth import (
     FormFields,
 )
 from .hooks import ClientHooks
-from .stores.cache import GetSetCache, GuardedCache, TokenCache
+from .stores.contract import FleetCache
+from .stores.getset import GetSetCache
+from .stores.guard import GuardedCache
 
 # Options the token request sets itself: a POST with our body that never follows redirects.
 _RESERVED_HTTP_OPTIONS = frozenset({"url", "method", "body", "body_producer", "follow_redirects"})
@@ -188,17 +190,23 @@ def reauth_status_set(statuses: Iterable[int]) -> frozenset[int]:
     return codes
 
 
-def guarded_cache(token_storage: Any, store_timeout: float) -> Optional[GuardedCache]:
+def guarded_cache(
+    token_storage: Any, store_timeout: float, max_token_lifetime: Optional[float] = None
+) -> Optional[GuardedCache]:
+    """The guarded token cache over ``token_storage``; ``None`` without one.
+
+    A `FleetCache` (`RedisTokenStore`) is used as it is; anything else must be a
+    get/set `TokenStore`, whatever other methods it has.
+    """
     if not number(store_timeout) or store_timeout <= 0:
         raise ValueError("store_timeout must be a number of seconds > 0")
     if token_storage is None:
         return None  # the manager's own in-memory token is the private store
-    cache: TokenCache
-    if all(callable(getattr(token_storage, name, None)) for name in ("load", "save", "discard")):
-        cache = token_storage
-    else:
-        cache = GetSetCache(token_storage)
-    return GuardedCache(cache, store_timeout)
+    if isinstance(token_storage, FleetCache):
+        return GuardedCache(token_storage, store_timeout, max_lifetime=max_token_lifetime)
+    return GuardedCache(
+        GetSetCache(token_storage), store_timeout, store=token_storage, max_lifetime=max_token_lifetime
+    )
 
 
 def hook_methods(hooks: Any) -> dict[str, Callable[[Any], None]]:

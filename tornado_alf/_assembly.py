@@ -100,8 +100,11 @@ def client_parts(
     )
     tokens = TokenManager(
         lambda: endpoint.request_token(http_client_of()),
-        guarded_cache(token_storage, store_timeout),
-        token_key_digest(token_endpoint, client_id, fields, binding.tag),
+        guarded_cache(token_storage, store_timeout, max_token_lifetime),
+        "" if token_storage is None else token_key_digest(
+            token_endpoint, client_id, fields,
+            auth_method=auth_method, fingerprint=auth.fingerprint, http_options=options, binding=binding.tag,
+        ),
         policy,
         recorder=recorder,
     )

@@ -15,7 +15,7 @@ from ._recorder import Recorder
 from ._token import Token
 from .errors import TokenError
 from .retry import NETWORK_FAILURE
-from .stores.cache import GuardedCache
+from .stores.guard import GuardedCache
 
 log = logging.getLogger("tornado_alf")
 

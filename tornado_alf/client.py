@@ -19,6 +19,7 @@ from ._token import Token
 from ._token_request import ParamValue
 from .hooks import ClientHooks, ClientStats
 from .retry import Retry
+from .stores.guard import STORE_TIMEOUT
 
 __all__ = ["TornadoClient"]
 
@@ -78,7 +79,8 @@ class TornadoClient:
     :arg refresh_ahead: fraction of the lifetime after which one background refresh
         starts; ``None`` disables it.
     :arg max_token_lifetime: optional cap, in seconds, on how long a token is reused.
-    :arg float store_timeout: bound on each ``token_storage`` call, in seconds.
+    :arg float store_timeout: bound on each ``token_storage`` call, in seconds; during an
+        outage the store is skipped and tried again with backoff (see the storage docs).
     :arg hooks: a `ClientHooks` (or any object with some of its ``on_*`` methods)
         told of every token request, retry, re-authentication and refresh ahead,
         for logs and metrics; its events never hold a secret or a token. `stats`
@@ -121,7 +123,7 @@ class TornadoClient:
         expiry_margin: float = 30,
         refresh_ahead: Optional[float] = 0.8,
         max_token_lifetime: Optional[float] = None,
-        store_timeout: float = 1.0,
+        store_timeout: float = STORE_TIMEOUT,
         hooks: Union[ClientHooks, Any, None] = None,
         dpop_key: Union[str, bytes, Mapping[str, Any], bool, None] = None,
         present_client_cert: bool = False,

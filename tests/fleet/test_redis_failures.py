@@ -57,6 +57,10 @@ async def test_killed_and_restarted_redis(
     auth_server.revoke_all()
     assert await fetch_all(client, url) == {200}
     assert auth_server.token_requests == 5
+    for _ in range(200):  # tried again after the backoff; the token fetched meanwhile is written back
+        if any("answering again" in line for line in records(caplog, logging.INFO)):
+            break
+        await asyncio.sleep(0.05)
     assert len(records(caplog, logging.WARNING)) == 1
     assert any("answering again" in line for line in records(caplog, logging.INFO))
     newcomer = make_client(RedisTokenStore(client_of_redis))
@@ -79,7 +83,7 @@ async def test_stopped_redis_costs_one_store_timeout_per_call(
         elapsed = time.monotonic() - started
     finally:
         server.resume()
-    assert 0.4 <= elapsed < 2  # a read and a lock attempt, each cut at 0.2 s
+    assert 0.2 <= elapsed < 2  # one store_timeout: after the read is cut, the lock is not tried
     assert auth_server.token_requests == 1
     (warning,) = records(caplog, logging.WARNING)
     assert "timed out" in warning

@@ -6,6 +6,7 @@ registry, as servers list them in ``token_endpoint_auth_methods_supported``.
 
 from __future__ import annotations
 
+import hashlib
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any, Protocol, Union
@@ -35,6 +36,10 @@ class ClientAuthentication(Protocol):
     def hidden(self) -> tuple[str, ...]:
         """Every spelling of the secret the latest request carried."""
 
+    @property
+    def fingerprint(self) -> str:
+        """Names the credential for store keys (a digest, never the secret); never logged."""
+
     def apply(self, form: FormFields, headers: dict[str, str]) -> None:
         """Add the credentials to ``form`` or ``headers`` of one token request."""
 
@@ -44,6 +49,11 @@ def form_encode(value: str) -> str:
     # application/x-www-form-urlencoded, with a space spelled %20 rather than "+":
     # it reads the same under form and plain URL decoding.
     return urllib.parse.quote(value, safe="")
+
+
+def secret_fingerprint(secret: str) -> str:
+    """A digest naming ``secret`` inside a store key's identity, which `token_key_digest` stretches."""
+    return "secret:" + hashlib.sha256(b"tornado-alf client secret\0" + secret.encode()).hexdigest()
 
 
 def spellings(secret: str) -> tuple[str, ...]:

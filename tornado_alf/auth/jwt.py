@@ -81,6 +81,11 @@ class JwtAssertion:
             return self._hide
         return (*self._hide, self._last, self._last.rpartition(".")[2])
 
+    @property
+    def fingerprint(self) -> str:
+        """The key's RFC 7638 thumbprint (of the public key; for an HMAC key, a digest), alg and audience."""
+        return f"jwk:{self._key.thumbprint()}:{self._header['alg']}:{self._audience}"
+
     def apply(self, form: FormFields, headers: dict[str, str]) -> None:
         """Send a fresh assertion (RFC 7523 sec. 2.2) as form fields."""
         self._last = self.assertion()

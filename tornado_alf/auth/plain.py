@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from .base import FormFields, form_encode, spellings
+from .base import FormFields, form_encode, secret_fingerprint, spellings
 
 
 class ClientSecretBasic:
@@ -18,6 +18,7 @@ class ClientSecretBasic:
         credentials = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
         self._header = "Basic " + credentials
         self.hidden = (*spellings(client_secret), credentials)
+        self.fingerprint = secret_fingerprint(client_secret)
 
     def apply(self, form: FormFields, headers: dict[str, str]) -> None:
         """Send the credentials as the ``Authorization`` header."""
@@ -33,6 +34,7 @@ class ClientSecretPost:
     def __init__(self, client_id: str, client_secret: str) -> None:
         self._fields = [("client_id", client_id), ("client_secret", client_secret)]
         self.hidden = spellings(client_secret)
+        self.fingerprint = secret_fingerprint(client_secret)
 
     def apply(self, form: FormFields, headers: dict[str, str]) -> None:
         """Send the credentials as form fields."""
@@ -50,6 +52,7 @@ class ClientIdOnly:
     """
 
     hidden: tuple[str, ...] = ()  # nothing secret is sent
+    fingerprint = ""  # tls_client_auth: the certificate is named from http_options
 
     def __init__(self, client_id: str, auth_method: str) -> None:
         self._client_id = client_id

@@ -2,28 +2,80 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
-from typing import Union
+from collections.abc import Mapping
+from typing import Any, Optional, Union
+
+from tornado.httputil import HTTPHeaders
 
 from .._token import Token
 from .._token_response import valid_access_token
 from ..auth.base import FormFields
 
+#: PBKDF2-HMAC-SHA256 rounds that stretch a key's identity: a guess at a secret costs this much.
+KEY_ROUNDS = 100_000
 
-def token_key_digest(token_endpoint: str, client_id: str, fields: FormFields, binding: str = "") -> str:
-    """A stable digest naming one token: endpoint, client id, scope and extra params.
+#: Salt of every key digest; the ``v2`` marks the credential-scoped keys of 2.0.
+_KEY_SALT = b"tornado-alf token key v2"
 
-    ``binding`` names the DPoP key and client certificate a token is bound to (their
-    public thumbprints), so that such a token is only read back by a client that holds
-    them. It never involves the client secret, so the key reveals nothing about it.
+
+def token_key_digest(
+    token_endpoint: str,
+    client_id: str,
+    fields: FormFields,
+    *,
+    auth_method: str,
+    fingerprint: str,
+    http_options: Optional[Mapping[str, Any]] = None,
+    binding: str = "",
+) -> str:
+    """A digest naming one token: whose, from where, for what, asked how, bound to what (64 hex digits).
+
+    It covers the token endpoint, client id, auth method, the credential's
+    ``fingerprint`` (see `ClientAuthentication.fingerprint`), the form fields
+    (scope, params) and what ``http_options`` adds to the token request
+    (headers, client certificate), so clients that would get different tokens
+    never share one. The identity is stretched with PBKDF2 (`KEY_ROUNDS`): the
+    key never holds a secret, and testing a guessed secret against it costs as
+    much as a password check. ``binding`` names the DPoP key and the certificate shown to
+    resources a token is bound to (their public thumbprints, RFC 9449 ``jkt`` and RFC 8705
+    ``x5t#S256``): such a token is read back only by a client holding them.
     """
-    parts: list[object] = [token_endpoint, client_id, sorted(fields)]
+    parts: list[Any] = [token_endpoint, client_id, auth_method, fingerprint, sorted(fields),
+                        _request_identity(http_options)]
     if binding:
         parts.append(binding)
     identity = json.dumps(parts, separators=(",", ":"))
-    return hashlib.sha256(identity.encode()).hexdigest()
+    return _stretched(identity)
+
+
+@functools.lru_cache(maxsize=64)
+def _stretched(identity: str) -> str:
+    # The identity holds digests of secrets, never a secret: keeping it cached is safe.
+    return hashlib.pbkdf2_hmac("sha256", identity.encode(), _KEY_SALT, KEY_ROUNDS).hex()
+
+
+def _request_identity(http_options: Optional[Mapping[str, Any]]) -> list[Any]:
+    """The token request's headers (names folded) and client certificate, as JSON-ready values."""
+    options = http_options or {}
+    headers = options.get("headers") or {}
+    pairs = headers.get_all() if isinstance(headers, HTTPHeaders) else headers.items()
+    folded = sorted((str(name).lower(), str(value)) for name, value in pairs)
+    return [folded, _file_digest(options.get("client_cert")), _file_digest(options.get("client_key"))]
+
+
+def _file_digest(path: object) -> Optional[str]:
+    """A digest of the certificate or key file at ``path`` (of the path itself when unreadable)."""
+    if path is None:
+        return None
+    try:
+        with open(str(path), "rb") as file:
+            return hashlib.sha256(file.read()).hexdigest()
+    except OSError:
+        return "path:" + hashlib.sha256(str(path).encode()).hexdigest()
 
 
 def encode_token(token: Token) -> str:

@@ -18,54 +18,26 @@ from collections.abc import Awaitable
 from typing import Any, Callable, Optional, Union
 
 from .._token import Token
-from .cache import KEY_PREFIX, StoreUnavailable
 from .codec import decode_token, encode_token
+from .contract import KEY_PREFIX, FleetCache, Guard, StoreUnavailable, shareable
+from .redis_scripts import (
+    DISCARD_IF_SAME,
+    DISCARD_IF_VALUE,
+    UNLOCK_IF_OWNER,
+    check_async_client,
+    remaining_ms,
+    seconds,
+)
 from .sealing import EncryptionKeys, Sealer
 
 __all__ = ["RedisTokenStore"]
-
-#: Runs one store command bounded in time; raises `StoreUnavailable` on failure.
-Guard = Callable[[str, Awaitable[Any]], Awaitable[Any]]
 
 #: First and longest pause between two looks of a process waiting for the token.
 POLL_FIRST = 0.005
 POLL_MAX = 0.05
 
-# KEYS[1]: the token key. ARGV[1]: the access token the resource rejected.
-# Returns 1 when the key held that token and is deleted, else 0: a newer token
-# written by another process in the meantime stays.
-_DISCARD_IF_SAME = """
-local stored = redis.call('GET', KEYS[1])
-if not stored then return 0 end
-local ok, value = pcall(cjson.decode, stored)
-if ok and type(value) == 'table' and value['access_token'] == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
 
-# KEYS[1]: the token key. ARGV[1]: the exact stored value (sealed) that holds the
-# rejected token; the script cannot open sealed values, the caller compared them.
-# Returns 1 when the key still held that value and is deleted, else 0.
-_DISCARD_IF_VALUE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-
-# KEYS[1]: the lock key. ARGV[1]: the owner id its holder wrote.
-# Returns 1 when the lock was ours and is released, else 0 (it expired and
-# maybe another process holds it now: theirs stays).
-_UNLOCK_IF_OWNER = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-
-
-class RedisTokenStore:
+class RedisTokenStore(FleetCache):
     """Tokens in Redis, fetched once per lifetime for every process that shares it.
 
     ::
@@ -97,8 +69,13 @@ class RedisTokenStore:
     :arg encryption_key: seal stored tokens with this Fernet key, or a list of
         keys newest first (rotation); needs ``tornado-alf[encryption]``. A value
         that does not open with them reads as absent. See `EncryptedTokenStore`.
+    :raises TypeError: for a blocking client (``redis.Redis``, ``valkey.Valkey``),
+        before any command is sent.
 
     .. versionadded:: 1.0
+    .. versionchanged:: 2.0
+       Keys are scoped to the credentials; the TTL is clamped to what Redis
+       accepts; blocking clients are refused.
     """
 
     def __init__(
@@ -110,18 +87,15 @@ class RedisTokenStore:
         wait_timeout: Optional[float] = None,
         encryption_key: Optional[EncryptionKeys] = None,
     ) -> None:
-        for method in ("get", "set", "eval"):
-            if not callable(getattr(redis_client, method, None)):
-                name = type(redis_client).__name__
-                raise TypeError(f"redis_client must be an asyncio Redis client; {name} lacks {method}()")
+        check_async_client(redis_client)
         if not isinstance(key_prefix, str) or key_prefix.partition("{")[2].startswith("}"):
             # "{}" as the first tag makes Redis Cluster hash whole keys: token and lock would part.
             raise ValueError("key_prefix must be a str whose first '{' does not open an empty '{}'")
         self.redis = redis_client
         self.key_prefix = key_prefix
-        self.lock_timeout = _seconds(lock_timeout, "lock_timeout")
+        self.lock_timeout = seconds(lock_timeout, "lock_timeout")
         default_wait = 2 * self.lock_timeout
-        self.wait_timeout = _seconds(default_wait if wait_timeout is None else wait_timeout, "wait_timeout")
+        self.wait_timeout = seconds(default_wait if wait_timeout is None else wait_timeout, "wait_timeout")
         self._sealer = None if encryption_key is None else Sealer(encryption_key)
         self._holding = 0
         self._waiting = 0
@@ -140,7 +114,7 @@ class RedisTokenStore:
 
     async def save(self, key: str, token: Token) -> None:
         """Store ``token`` with a TTL of its remaining lifetime (none if it has no expiry)."""
-        ttl_ms = _remaining_ms(token)
+        ttl_ms = remaining_ms(token)
         value = self._encode(key, token)
         if ttl_ms is None:
             await self.redis.set(self.token_key(key), value)
@@ -151,12 +125,12 @@ class RedisTokenStore:
         """Delete the stored token only while it is still ``token`` (compare-and-delete)."""
         token_key = self.token_key(key)
         if self._sealer is None:
-            await self.redis.eval(_DISCARD_IF_SAME, 1, token_key, token.access_token)
+            await self.redis.eval(DISCARD_IF_SAME, 1, token_key, token.access_token)
             return
         raw = await self.redis.get(token_key)
         stored = self._decode(key, raw)
         if stored is not None and stored.access_token == token.access_token:
-            await self.redis.eval(_DISCARD_IF_VALUE, 1, token_key, raw)
+            await self.redis.eval(DISCARD_IF_VALUE, 1, token_key, raw)
 
     def _encode(self, key: str, token: Token) -> str:
         text = encode_token(token)
@@ -189,8 +163,8 @@ class RedisTokenStore:
         :arg str key: the token's name (see `token_key`).
         :arg fetch: asks the token endpoint for a new token.
         :arg is_usable: whether a token another process stored is still good to use.
-        :arg guard: runs one Redis command bounded in time, raising the client's
-            ``StoreUnavailable`` when it fails.
+        :arg guard: runs one Redis command bounded in time, raising
+            ``StoreUnavailable`` when it fails or the store is in an outage.
         """
         try:
             turn = await self._wait_turn(key, is_usable, guard)
@@ -256,16 +230,16 @@ class RedisTokenStore:
     async def _lock(self, key: str, guard: Guard) -> Optional[str]:
         owner = secrets.token_hex(16)
         ttl_ms = max(1, math.ceil(self.lock_timeout * 1000))
-        taken = await guard("lock", self.redis.set(self.lock_key(key), owner, nx=True, px=ttl_ms))
+        taken = await guard("lock", lambda: self.redis.set(self.lock_key(key), owner, nx=True, px=ttl_ms))
         return owner if taken else None
 
     async def _unlock(self, key: str, owner: str, guard: Guard) -> None:
         # On failure the lock expires by itself after lock_timeout.
         with contextlib.suppress(StoreUnavailable):
-            await guard("unlock", self.redis.eval(_UNLOCK_IF_OWNER, 1, self.lock_key(key), owner))
+            await guard("unlock", lambda: self.redis.eval(UNLOCK_IF_OWNER, 1, self.lock_key(key), owner))
 
     async def _peek(self, key: str, is_usable: Callable[[Token], bool], guard: Guard) -> Optional[Token]:
-        raw = await guard("read", self.redis.get(self.token_key(key)))
+        raw = await guard("read", lambda: self.redis.get(self.token_key(key)))
         try:
             token = self._decode(key, raw)
         except ValueError:
@@ -273,11 +247,25 @@ class RedisTokenStore:
         return token if token is not None and is_usable(token) else None
 
     async def _share(self, key: str, token: Token, guard: Guard) -> None:
-        if token.expires_in == 0:
-            return  # serves the requests waiting for it, and nobody else
+        if not shareable(token):
+            return
         # On failure guard has logged it; the token still serves this process.
         with contextlib.suppress(StoreUnavailable):
-            await guard("write", self.save(key, token))
+            await guard("write", lambda: self.save(key, token))
+
+    async def diagnose(self, timeout: float) -> Optional[str]:
+        """"connection refused" when the server of a single-node client refuses a TCP connection."""
+        kwargs = getattr(getattr(self.redis, "connection_pool", None), "connection_kwargs", None)
+        if not isinstance(kwargs, dict) or "host" not in kwargs or "port" not in kwargs:
+            return None
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(kwargs["host"], kwargs["port"]), timeout)
+        except ConnectionRefusedError:
+            return "connection refused"
+        except (OSError, asyncio.TimeoutError):
+            return None
+        writer.close()
+        return None
 
     def __repr__(self) -> str:
         state = f"holding {self._holding} lock(s), {self._waiting} waiting"
@@ -287,16 +275,3 @@ class RedisTokenStore:
             f"<RedisTokenStore {self.key_prefix!r} on {type(self.redis).__name__}, "
             f"lock_timeout={self.lock_timeout:g} s, {state}>"
         )
-
-
-def _remaining_ms(token: Token) -> Optional[int]:
-    """Milliseconds of life the endpoint gave ``token`` that are left, or ``None``."""
-    if token.expires_at is None:
-        return None
-    return math.floor((token.expires_at - time.time()) * 1000)
-
-
-def _seconds(value: float, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-        raise ValueError(f"{name} must be a number of seconds > 0")
-    return float(value)

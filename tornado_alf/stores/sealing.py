@@ -12,6 +12,8 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from .contract import wants_bytes
+
 if TYPE_CHECKING:
     from cryptography.fernet import MultiFernet
 
@@ -128,20 +130,24 @@ class EncryptedTokenStore:
                     "(for RedisTokenStore, pass encryption_key to it)"
                 )
         self.store = store
+        #: Whether ``store`` takes bytes keys and values (aiomcache); keys and values
+        #: come and go here in the same type, so the client above passes bytes too.
+        self.wants_bytes = wants_bytes(store)
         self._sealer = Sealer(encryption_key)
 
-    def get(self, key: str) -> Any:
+    def get(self, key: Union[str, bytes]) -> Any:
         """The opened value under ``key`` (awaitable if ``store.get`` is), ``None`` if absent or not ours."""
         raw = self.store.get(key)
         if inspect.isawaitable(raw):
-            return self._open_later(key, raw)
-        return self._open(key, raw)
+            return self._open_later(_text(key), raw)
+        return self._open(_text(key), raw)
 
-    def set(self, key: str, value: str) -> Any:
-        """Seal ``value`` and store it under ``key``."""
-        return self.store.set(key, self._sealer.seal(key, value))
+    def set(self, key: Union[str, bytes], value: Union[str, bytes]) -> Any:
+        """Seal ``value`` and store it under ``key`` (as bytes when ``key`` is bytes)."""
+        sealed = self._sealer.seal(_text(key), _text(value))
+        return self.store.set(key, sealed.encode("ascii") if isinstance(key, bytes) else sealed)
 
-    def delete(self, key: str) -> Any:
+    def delete(self, key: Union[str, bytes]) -> Any:
         """Delete ``key`` when ``store`` can; otherwise the next token overwrites it."""
         delete = getattr(self.store, "delete", None)
         return delete(key) if callable(delete) else None
@@ -161,3 +167,7 @@ class EncryptedTokenStore:
 
     def __repr__(self) -> str:
         return f"<EncryptedTokenStore over {type(self.store).__name__}, {self._sealer!r}>"
+
+
+def _text(value: Union[str, bytes]) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
