@@ -313,7 +313,7 @@ async def test_fetch_data_from_a_file_and_stdin(auth_server: AuthServer, tmp_pat
 async def test_fetch_headers_and_include(auth_server: AuthServer, echo: str) -> None:
     run = await cli(
         "fetch", "-i", "-X", "PATCH", "-H", "X-One: 1", "--header", "Content-Type: application/json",
-        "-H", "Authorization: Basic mine", "-d", "{}", echo + "/api", env=env_for(auth_server),
+        "-d", "{}", echo + "/api", env=env_for(auth_server),
     )
     assert run.status == 0, run.stderr
     head, _, body = run.stdout.partition("\r\n\r\n")
@@ -324,6 +324,15 @@ async def test_fetch_headers_and_include(auth_server: AuthServer, echo: str) -> 
     assert seen["headers"]["X-One"] == "1"
     assert seen["headers"]["Content-Type"] == "application/json"
     assert seen["headers"]["Authorization"].removeprefix("Bearer ") in auth_server.issued
+
+
+async def test_fetch_refuses_an_authorization_header_of_the_users(auth_server: AuthServer) -> None:
+    run = await cli("fetch", "-H", "authorization: Basic bWluZQ==", auth_server.resource_url,
+                    env=env_for(auth_server))
+    assert run.status == 2
+    assert "-H Authorization" in run.stderr
+    assert "bWluZQ==" not in run.stderr
+    assert (auth_server.token_requests, auth_server.resource_requests) == (0, 0)
 
 
 @pytest.mark.parametrize("auth_method", ["client_secret_basic", "client_secret_post"])

@@ -52,9 +52,10 @@ async def test_kwargs_with_an_httprequest_raise_value_error_like_tornado(
     assert auth_server.token_requests == 0
 
 
-async def test_bearer_replaces_the_callers_authorization(auth_server: AuthServer, client: TornadoClient) -> None:
-    await client.fetch(auth_server.resource_url, headers={"authorization": "Basic dXNlcjpwYXNz"})
-    assert bearer_of(auth_server).startswith("Bearer ")
+async def test_a_callers_authorization_is_refused_not_replaced(auth_server: AuthServer, client: TornadoClient) -> None:
+    with pytest.raises(ValueError, match="Authorization header"):
+        await client.fetch(auth_server.resource_url, headers={"authorization": "Basic dXNlcjpwYXNz"})
+    assert auth_server.resource_requests == 0
 
 
 async def test_scheme_is_spelled_bearer_whatever_the_endpoint_said(auth_server: AuthServer) -> None:

@@ -180,6 +180,13 @@ def token_http_options(url: str, http_options: Optional[Mapping[str, Any]]) -> d
     return options
 
 
+def check_reauth_cooldown(reauth_cooldown: float) -> float:
+    """``reauth_cooldown`` as seconds >= 0 (0: no cool-down); `ValueError` otherwise."""
+    if not number(reauth_cooldown) or reauth_cooldown < 0:
+        raise ValueError("reauth_cooldown must be a number of seconds >= 0 (0: no cool-down)")
+    return float(reauth_cooldown)
+
+
 def reauth_status_set(statuses: Iterable[int]) -> frozenset[int]:
     try:
         codes = frozenset(statuses)

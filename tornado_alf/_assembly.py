@@ -19,6 +19,7 @@ from ._arguments import (
     check_binding,
     check_client,
     check_endpoint,
+    check_reauth_cooldown,
     expiry_policy,
     guarded_cache,
     hook_methods,
@@ -29,6 +30,7 @@ from ._arguments import (
 from ._binding import Binding, make_binding
 from ._discovery import discover_token_endpoint
 from ._manager import TokenManager
+from ._reauth import Reauthentication
 from ._recorder import Recorder
 from ._token_endpoint import TokenEndpoint
 from ._token_request import ParamValue
@@ -44,6 +46,7 @@ class ClientParts:
     endpoint: TokenEndpoint
     tokens: TokenManager
     reauth_statuses: frozenset[int]
+    reauth: Reauthentication
     recorder: Recorder
     binding: Binding
 
@@ -68,6 +71,7 @@ def client_parts(
     signing_alg: Optional[str],
     http_options: Optional[Mapping[str, Any]],
     reauth_statuses: Iterable[int],
+    reauth_cooldown: float,
     expiry_margin: float,
     refresh_ahead: Optional[float],
     max_token_lifetime: Optional[float],
@@ -108,7 +112,8 @@ def client_parts(
         policy,
         recorder=recorder,
     )
-    return ClientParts(endpoint, tokens, reauth_status_set(reauth_statuses), recorder, binding)
+    reauth = Reauthentication(tokens, check_reauth_cooldown(reauth_cooldown), recorder)
+    return ClientParts(endpoint, tokens, reauth_status_set(reauth_statuses), reauth, recorder, binding)
 
 
 async def discover_for(

@@ -1,9 +1,10 @@
-"""The token manager: one cached token, one request in flight, refreshed ahead of time."""
+"""The token manager: one cached token, one request in flight per loop, refreshed ahead of time."""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import collections
+import contextlib
 import functools
 import logging
 import time
@@ -22,14 +23,24 @@ log = logging.getLogger("tornado_alf")
 #: Longest pause after a failed background refresh before a later call tries again.
 REFRESH_RETRY_DELAY = 10.0
 
+Loop = asyncio.AbstractEventLoop
+
 
 class TokenManager:
     """Hands out the current token; fetches a new one once, for everybody who waits.
 
-    Single flight: at most one token request per manager is in flight; each
-    waiter awaits it through `asyncio.shield`, so a cancelled waiter never
-    cancels the request the others wait for. A failure fails every waiter of
-    that request; the next call starts a new one.
+    Single flight per event loop: at most one token request is in flight on
+    each loop; each waiter awaits its own loop's request through
+    `asyncio.shield`, so a cancelled waiter never cancels the request the others
+    wait for, and no loop awaits another loop's future. A failure fails every
+    waiter of that request; the next call starts a new one. The token itself
+    is shared by every loop.
+
+    Loops in other threads read and write the same attributes, without a lock:
+    each write is one assignment that never depends on a value read before it
+    (the cached token is only ever replaced by a fresher one; a rejection and a
+    failed refresh are noted beside it, naming the token they concern), so no
+    thread can undo what another just did.
     """
 
     def __init__(
@@ -47,8 +58,13 @@ class TokenManager:
         self._policy = policy
         self._clock = clock
         self._cached: Optional[CachedToken] = None
-        self._rejected: Optional[Token] = None
-        self._task: Optional[asyncio.Task[CachedToken]] = None
+        # Access tokens the resource rejected, newest last: the cached token stops serving when
+        # it is one of them. Appended, never overwritten, so that a stale rejection from another
+        # thread cannot bring a rejected token back; a token pushed out is long superseded.
+        self._rejected: collections.deque[str] = collections.deque(maxlen=8)
+        self._to_discard: Optional[Token] = None  # rejected, still to be deleted from the store
+        self._refresh_retry: Optional[tuple[Token, float]] = None  # after a failed refresh ahead
+        self._flights: dict[Loop, asyncio.Task[CachedToken]] = {}
         self._closed = False
         self._recorder = Recorder() if recorder is None else recorder
 
@@ -57,24 +73,31 @@ class TokenManager:
         cached = self._cached
         if cached is None:
             return None
+        if self._rejected and cached.token.access_token in self._rejected:
+            return None
         now = self._clock()
         if now >= cached.refresh_at:
             if now >= cached.use_until:
                 return None
-            if self._task is None:
-                self._start(background=True)
+            if self._refresh_due(cached, now):
+                self._start(asyncio.get_running_loop(), background=True)
         self._recorder.cache_hits += 1
         return cached
 
-    async def get(self) -> CachedToken:
-        """A usable token: the cached one, or the result of the (shared) token request."""
+    async def get(self, after_rejection: bool = False) -> CachedToken:
+        """A usable token: the cached one, or the result of this loop's (shared) token request.
+
+        :arg after_rejection: the token is wanted because the resource rejected the last one.
+        :raises TokenError: 599 once `close` was called, when a token request would be needed.
+        """
         cached = self.current()
         if cached is not None:
             return cached
         self._recorder.cache_misses += 1
-        task = self._task
-        if task is None or task.get_loop() is not asyncio.get_running_loop():
-            task = self._start(background=False)
+        loop = asyncio.get_running_loop()
+        task = self._flights.get(loop)
+        if task is None or task.done():
+            task = self._start(loop, background=False, after_rejection=after_rejection)
         else:
             self._recorder.coalesced_waiters += 1
         try:
@@ -84,59 +107,90 @@ class TokenManager:
                 raise TokenError(NETWORK_FAILURE, "the client was closed while the token was being fetched") from None
             raise
 
-    async def replace(self, rejected: CachedToken) -> CachedToken:
-        """Drop ``rejected`` (only if it is still the current one) and get the next one."""
-        if self._cached is rejected:
-            self._cached = None
-            self._rejected = rejected.token
-        return await self.get()
+    def invalidate(self, rejected: Token) -> None:
+        """Stop serving ``rejected`` if it is still the current token; the next call gets another."""
+        cached = self._cached
+        if cached is not None and cached.token.access_token == rejected.access_token:
+            if rejected.access_token not in self._rejected:
+                self._rejected.append(rejected.access_token)
+            self._to_discard = rejected
 
     def close(self) -> None:
-        """Cancel any token request in flight; its waiters get `TokenError`."""
+        """Start no more token requests and cancel those in flight; their waiters get `TokenError`."""
         self._closed = True
-        if self._task is not None:
-            self._task.cancel()
+        try:
+            running: Optional[Loop] = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        for loop, task in list(self._flights.items()):
+            if loop is running:
+                task.cancel()
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(task.cancel)  # a task is cancelled in its own thread
 
-    def _start(self, background: bool) -> asyncio.Task[CachedToken]:
-        task = asyncio.ensure_future(self._obtain())
+    def _refresh_due(self, cached: CachedToken, now: float) -> bool:
+        """Whether to start a refresh ahead: none in flight on any loop, none failed just now."""
+        if self._closed:
+            return False
+        retry = self._refresh_retry
+        if retry is not None and retry[0] is cached.token and now < retry[1]:
+            return False
+        return not any(not task.done() and not loop.is_closed() for loop, task in list(self._flights.items()))
+
+    def _start(self, loop: Loop, background: bool, after_rejection: bool = False) -> asyncio.Task[CachedToken]:
+        task = loop.create_task(self._obtain(after_rejection))
+        self._flights[loop] = task
+        task.add_done_callback(functools.partial(self._landed, loop))
+        # Checked once the task is listed, so that a close() in another thread either sees it or is seen.
+        if self._closed:
+            task.cancel()
+            raise TokenError(599, "the client was closed; no token request starts")
         if background:
             task.add_done_callback(functools.partial(self._refresh_done, self._clock()))
-        else:
-            task.add_done_callback(_retrieve)
-        self._task = task
         return task
 
-    async def _obtain(self) -> CachedToken:
-        try:
-            token = await self._usable_stored_token()
-            if token is None:
-                token = await self._fetch_and_share()
-            else:
-                self._recorder.store_hits += 1
-            cached = self._policy.schedule(token, self._clock(), time.time())
-            if cached.use_until > self._clock():
-                self._cached = cached
-            return cached
-        finally:
-            if self._task is asyncio.current_task():
-                self._task = None
+    def _landed(self, loop: Loop, task: asyncio.Task[CachedToken]) -> None:
+        if self._flights.get(loop) is task:
+            del self._flights[loop]
+        # Every waiter may have been cancelled; read the outcome so asyncio never
+        # reports it as an exception nobody retrieved.
+        if not task.cancelled():
+            task.exception()
+
+    async def _obtain(self, after_rejection: bool) -> CachedToken:
+        token = await self._usable_stored_token()
+        arrived = token is None
+        if token is None:
+            token, arrived = await self._fetch_and_share()
+        else:
+            self._recorder.store_hits += 1
+        now = self._clock()
+        cached = self._policy.schedule(token, now, time.time(), arrived=arrived, after_rejection=after_rejection)
+        if cached.use_until > now:
+            if arrived and token.access_token in self._rejected:
+                # The endpoint issued the rejected token again: asking once more would not help.
+                with contextlib.suppress(ValueError):  # another thread removed it first
+                    self._rejected.remove(token.access_token)
+            self._cached = cached
+        return cached
 
     async def _usable_stored_token(self) -> Optional[Token]:
         """A token from the shared store that is neither rejected, expired nor due for refresh."""
         if self._cache is None:
             return None
-        rejected, self._rejected = self._rejected, None
-        if rejected is not None:
-            await self._cache.discard(self._key, rejected)
+        discard, self._to_discard = self._to_discard, None
+        if discard is not None:
+            await self._cache.discard(self._key, discard)
         token = await self._cache.load(self._key)
-        if token is None or (rejected is not None and token.access_token == rejected.access_token):
-            return None
-        return token if self._is_usable(token) else None
+        return token if token is not None and self._is_usable(token) else None
 
-    async def _fetch_and_share(self) -> Token:
-        """A new token; with a store, fetched through it so processes sharing it fetch once."""
+    async def _fetch_and_share(self) -> tuple[Token, bool]:
+        """A new token, and whether it came from the endpoint now (not from another process).
+
+        With a store, fetched through it so processes sharing it fetch once.
+        """
         if self._cache is None:
-            return await self._request_token()
+            return await self._request_token(), True
         requested = False
 
         def request_token() -> Awaitable[Token]:
@@ -147,10 +201,12 @@ class TokenManager:
         token = await self._cache.single_flight(self._key, request_token, self._is_usable)
         if not requested:  # another process fetched it, under the store's lock
             self._recorder.store_hits += 1
-        return token
+        return token, requested
 
     def _is_usable(self, token: Token) -> bool:
-        """Whether ``token`` is neither expired nor due for refresh by this client's policy."""
+        """Whether ``token`` is neither rejected, expired nor due for refresh by this client's policy."""
+        if token.access_token in self._rejected:
+            return False
         cached = self._policy.schedule(token, self._clock(), time.time())
         return self._clock() < min(cached.refresh_at, cached.use_until)
 
@@ -165,21 +221,15 @@ class TokenManager:
         cached = self._cached
         if cached is not None:
             now = self._clock()
-            retry_at = now + min(REFRESH_RETRY_DELAY, (cached.use_until - now) / 2)
-            self._cached = dataclasses.replace(cached, refresh_at=retry_at)
+            # Noted beside the token, never a changed copy of it: a 401 must still find it current.
+            self._refresh_retry = (cached.token, now + min(REFRESH_RETRY_DELAY, (cached.use_until - now) / 2))
         log.warning(
             "background token refresh failed (%s); the current token stays in use",
             failure,
         )
 
     def __repr__(self) -> str:
-        state = "no token" if self._cached is None else f"token valid {self._cached.use_until - self._clock():.0f} s"
-        flight = ", request in flight" if self._task is not None else ""
+        cached = self._cached
+        state = "no token" if cached is None else f"token valid {cached.use_until - self._clock():.0f} s"
+        flight = ", request in flight" if self._flights else ""
         return f"<TokenManager {state}{flight}>"
-
-
-def _retrieve(task: asyncio.Task[CachedToken]) -> None:
-    # Every waiter may have been cancelled; read the outcome so asyncio never
-    # reports it as an exception nobody retrieved.
-    if not task.cancelled():
-        task.exception()

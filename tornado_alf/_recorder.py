@@ -44,6 +44,7 @@ class Recorder:
     coalesced_waiters: int
     store_hits: int
     reauthentications: int
+    reauthentications_suppressed: int
     refresh_ahead_ok: int
     refresh_ahead_failed: int
 

@@ -74,10 +74,14 @@ class TornadoClient:
         send the request once more (default ``(401,)``; add ``403`` for servers that
         answer a bad token so). Not when the ``WWW-Authenticate: Bearer`` challenge
         names ``insufficient_scope`` or ``invalid_request`` (RFC 6750 sec. 3.1).
+    :arg float reauth_cooldown: seconds during which rejections start no token
+        request once a token obtained because of a rejection was itself rejected
+        (the resource refuses what the endpoint issues: check scope, audience and
+        resource); those responses are returned as they are. ``0`` disables it.
     :arg float expiry_margin: seconds before expiry at which a token counts as expired,
         applied as ``min(expiry_margin, lifetime / 2)``.
-    :arg refresh_ahead: fraction of the lifetime after which one background refresh
-        starts; ``None`` disables it.
+    :arg refresh_ahead: how far from a token's arrival to its expiry one background
+        refresh starts, as a fraction; ``None`` disables it.
     :arg max_token_lifetime: optional cap, in seconds, on how long a token is reused.
     :arg float store_timeout: bound on each ``token_storage`` call, in seconds; during an
         outage the store is skipped and tried again with backoff (see the storage docs).
@@ -120,6 +124,7 @@ class TornadoClient:
         http_options: Optional[Mapping[str, Any]] = None,
         http_client: Optional[AsyncHTTPClient] = None,
         reauth_statuses: Iterable[int] = (401,),
+        reauth_cooldown: float = 30,
         expiry_margin: float = 30,
         refresh_ahead: Optional[float] = 0.8,
         max_token_lifetime: Optional[float] = None,
@@ -138,6 +143,7 @@ class TornadoClient:
         self._shared: Optional[tuple[asyncio.AbstractEventLoop, AsyncHTTPClient]] = None
         self._closed = False
         self._tokens = parts.tokens
+        self._reauth = parts.reauth
 
     @classmethod
     async def from_issuer(
@@ -176,17 +182,21 @@ class TornadoClient:
         ``request`` is a URL (``kwargs`` build the `~tornado.httpclient.HTTPRequest`)
         or an `~tornado.httpclient.HTTPRequest`, which is never modified. A 401
         invalidates the token and the request is sent once more with a new one,
-        unless its body came from a ``body_producer`` (it cannot be read twice), a
-        Bearer challenge says a new token would not help, or the 401 came from
-        another origin after a redirect (Tornado does not send the token across
-        origins, so that 401 says nothing about it). `bearer_challenge` reads the
-        challenge of the response returned or raised.
+        unless a Bearer challenge says a new token would not help, or the 401 came
+        from another origin after a redirect (Tornado does not send the token across
+        origins, so that 401 says nothing about it). A request whose body comes from
+        a ``body_producer`` (it cannot be read twice) is not sent again, but the
+        next request gets a new token. During a ``reauth_cooldown`` a 401 is
+        returned as it is. `bearer_challenge` reads the challenge of the response
+        returned or raised.
 
-        :raises TokenError: when no token could be obtained; the request was not sent.
+        :raises TokenError: when no token could be obtained; the request was not sent
+            (or not sent again). Code 599 when the client was closed meanwhile.
         :raises tornado.httpclient.HTTPClientError: for a non-2xx answer when
             ``raise_error`` is true, as Tornado does.
         :raises ValueError: for ``kwargs`` with an `HTTPRequest`, or a request that
-            carries its own credentials.
+            carries its own credentials (``auth_username``, user info in the URL, an
+            ``Authorization`` header).
         """
         if self._closed:
             raise RuntimeError("fetch() called on a closed TornadoClient")
@@ -197,13 +207,17 @@ class TornadoClient:
         _refuse_own_credentials(outgoing)
         cached = self._tokens.current() or await self._tokens.get()
         response = await self._send(outgoing, cached)
-        if self._new_token_may_help(response) and _replayable(outgoing, response):
-            cached = await self._tokens.replace(cached)
-            self._recorder.reauthentication(urllib.parse.urlsplit(outgoing.url).netloc, response.code)
-            # From the caller's request again: Tornado before 6.5 edited the headers of
-            # the request it sent while following redirects.
-            outgoing = _outgoing(request, headers, kwargs)
-            response = await self._send(outgoing, cached)
+        if self._rejects(outgoing, response):
+            host = urllib.parse.urlsplit(outgoing.url).netloc
+            renewed = await self._reauth.renew(cached, host, response.code, outgoing.body_producer is None)
+            if renewed is not None:
+                # From the caller's request again: Tornado before 6.5 edited the headers of
+                # the request it sent while following redirects.
+                outgoing = _outgoing(request, headers, kwargs)
+                response = await self._send(outgoing, renewed)
+                self._reauth.answered(renewed, host, response.code, self._rejects(outgoing, response))
+        elif cached.after_rejection:
+            self._reauth.answered(cached, "", response.code, False)
         if raise_error and response.error is not None:
             raise response.error
         return response
@@ -236,9 +250,17 @@ class TornadoClient:
         return self._recorder.snapshot()
 
     def close(self) -> None:
-        """Stop background work; the HTTP client (passed in or Tornado's shared one) stays open."""
+        """Stop token requests, also those of calls in flight: they get `TokenError` (599).
+
+        Later calls to `fetch` and `get_token` raise `RuntimeError`. The HTTP client
+        (passed in or Tornado's shared one) stays open. Safe to call from any thread.
+        """
         self._closed = True
         self._tokens.close()
+
+    def _rejects(self, outgoing: HTTPRequest, response: HTTPResponse) -> bool:
+        """Whether ``response`` rejects the token ``outgoing`` carried, so that a new one may help."""
+        return self._new_token_may_help(response) and _replayable(outgoing, response)
 
     def _new_token_may_help(self, response: HTTPResponse) -> bool:
         if response.code not in self._reauth_statuses or self._binding.wants_nonce(response, token_endpoint=False):
@@ -302,10 +324,7 @@ def _outgoing(request: Union[str, HTTPRequest], headers: Any, kwargs: dict[str, 
 
 
 def _replayable(request: HTTPRequest, response: HTTPResponse) -> bool:
-    """Whether ``request`` can and should be sent again after a rejection (``response``)."""
-    if request.body_producer is not None:
-        log.debug("%d on a request with a body_producer: not replayed, body cannot be re-read", response.code)
-        return False
+    """Whether the rejection (``response``) concerns the token ``request`` carried."""
     # Tornado's own rule for dropping Authorization on a redirect: scheme or netloc changed.
     sent, answered = urllib.parse.urlsplit(request.url), urllib.parse.urlsplit(response.effective_url)
     if (sent.scheme, sent.netloc) != (answered.scheme, answered.netloc):
@@ -316,7 +335,15 @@ def _replayable(request: HTTPRequest, response: HTTPResponse) -> bool:
 
 
 def _refuse_own_credentials(request: HTTPRequest) -> None:
+    if _has_authorization(request.headers):
+        raise ValueError("request has its own Authorization header; TornadoClient supplies it")
     if request.auth_username is not None:
         raise ValueError("request has auth_username; TornadoClient supplies the Authorization header")
     if "@" in request.url and urllib.parse.urlsplit(request.url).username is not None:
         raise ValueError("request URL carries user info; TornadoClient supplies the Authorization header")
+
+
+def _has_authorization(headers: Mapping[str, str]) -> bool:
+    if isinstance(headers, HTTPHeaders):
+        return "Authorization" in headers  # case-insensitive
+    return any(name.lower() == "authorization" for name in headers)

@@ -54,6 +54,9 @@ class ClientStats:
     :arg int store_hits: tokens taken from ``token_storage`` instead of asking the endpoint.
     :arg int reauthentications: resource answers with a re-authentication status
         (401 by default) after which a new token was obtained and the request sent again.
+    :arg int reauthentications_suppressed: rejections returned as they were, without
+        a new token, because a token obtained after a rejection was itself rejected
+        and the ``reauth_cooldown`` it started had not ended.
     :arg int refresh_ahead_ok: background refreshes that brought a new token.
     :arg int refresh_ahead_failed: background refreshes that failed (the current token stayed in use).
     """
@@ -68,6 +71,7 @@ class ClientStats:
     coalesced_waiters: int = 0
     store_hits: int = 0
     reauthentications: int = 0
+    reauthentications_suppressed: int = 0
     refresh_ahead_ok: int = 0
     refresh_ahead_failed: int = 0
 

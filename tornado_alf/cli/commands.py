@@ -98,6 +98,8 @@ def _request_options(args: argparse.Namespace, stdin: TextIO) -> dict[str, Any]:
     body = read_body(args.data, stdin)
     method = (args.method or ("POST" if body is not None else "GET")).upper()
     pairs = headers(args.headers)
+    if any(name.lower() == "authorization" for name, _ in pairs):
+        raise UsageError("-H Authorization: tornado-alf sends the bearer token in that header itself; leave it out")
     if body is not None and not any(name.lower() == "content-type" for name, _ in pairs):
         pairs.append(("Content-Type", "application/x-www-form-urlencoded"))  # as curl -d does
     if body is None and method in ("POST", "PUT", "PATCH"):
