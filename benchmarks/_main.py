@@ -15,9 +15,10 @@ from ._phases import FULL, QUICK, Sizes, no_network_rows, throughput_rows
 from ._procs import auth_server
 from ._report import FAIL, ROOT, Row, command_line, describe, machine, table
 from ._scenarios import herd_rows, memory_rows, steady_rows, storm_rows
+from ._transport import curl_rows, queue_rows
 
 TOKEN_LATENCY = 0.05
-PHASES = ["throughput", "no-network", "dpop", "herd", "steady", "memory", "storm", "fleet"]
+PHASES = ["throughput", "curl", "queue", "no-network", "dpop", "herd", "steady", "memory", "storm", "fleet"]
 
 NOTES = [
     "raw = Tornado's shared AsyncHTTPClient.fetch(url, headers={'Authorization': 'Bearer ...'}); "
@@ -53,6 +54,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     with auth_server(TOKEN_LATENCY) as server:
         phases: dict[str, Callable[[], list[Row]]] = {
             "throughput": lambda: throughput_rows(server, sizes),
+            "curl": lambda: curl_rows(server, sizes),
+            "queue": lambda: queue_rows(server, TOKEN_LATENCY),
             "no-network": lambda: no_network_rows(sizes),
             "dpop": lambda: dpop_rows(sizes),
             "herd": lambda: herd_rows(server, sizes),

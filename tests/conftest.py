@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
+import tornado
+from tornado.httpclient import AsyncHTTPClient
 
 from tests.doubles import CLIENT_ID, CLIENT_SECRET, client_for
 from tests.servers import MemcachedServer, RedisCluster, RedisServer, ask, stop_all
@@ -184,3 +187,26 @@ def memcached_server() -> Iterator[MemcachedServer]:
     server.start()
     yield server
     server.stop()
+
+
+# --- Which Tornado HTTP client the run uses (transport) -------------------------------------------
+# ``python -m pytest --http-client=curl`` (or TORNADO_ALF_TEST_HTTP_CLIENT=curl) configures
+# AsyncHTTPClient to CurlAsyncHTTPClient for the whole run, so every test that leaves
+# ``http_client`` unset runs on Curl; CI runs the core tests under both (.ci/tornado-matrix).
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--http-client", choices=("simple", "curl"),
+        default=os.environ.get("TORNADO_ALF_TEST_HTTP_CLIENT", "simple"),
+        help="Tornado HTTP client behind AsyncHTTPClient() for this run (default: simple)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--http-client") == "curl":
+        AsyncHTTPClient.configure("tornado.curl_httpclient.CurlAsyncHTTPClient")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"tornado {tornado.version}, http client: {AsyncHTTPClient.configured_class().__name__}"

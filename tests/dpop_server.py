@@ -252,7 +252,15 @@ class _Resource(_Handler):
 
 
 class _Hop(_Handler):
+    """Redirects to ``to``; a hop that carries a DPoP token has its proof checked like the resource's."""
+
     def get(self) -> None:
+        scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
+        if scheme == "DPoP":
+            try:
+                self.server.verify(self, token)
+            except ProofError as exc:
+                self.server.refusals.append(f"hop: {exc}")
         self.redirect(self.get_query_argument("to"), status=int(self.get_query_argument("status", "307")))
 
     post = get

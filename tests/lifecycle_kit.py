@@ -156,7 +156,7 @@ async def servers(**settings: Any) -> AsyncIterator[tuple[AuthServer, Resource]]
         yield auth_server, resource
     finally:
         await resource.stop()
-        auth_server.stop()
+        await auth_server.__aexit__(None, None, None)
 
 
 class ServerThread:

@@ -142,10 +142,11 @@ async def test_issuer_discovery_finds_the_token_endpoint(auth_server: AuthServer
 
 
 async def test_http_issuer_without_the_flag_is_a_usage_error(auth_server: AuthServer) -> None:
-    run = await cli("token", "--issuer", auth_server.base_url, "--client-id", CLIENT_ID,
+    run = await cli("token", "--issuer", "http://as.tornado-alf.test", "--client-id", CLIENT_ID,
                     env={"TORNADO_ALF_CLIENT_SECRET": CLIENT_SECRET})
     assert run.status == 2
-    assert run.stderr.startswith("tornado-alf: issuer must be an absolute https URL")
+    assert run.stderr.startswith("tornado-alf: issuer is plain http:// to as.tornado-alf.test")
+    assert "--allow-insecure-http" in run.stderr
     assert auth_server.token_requests == 0
 
 

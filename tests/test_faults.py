@@ -70,7 +70,7 @@ async def test_a_gzip_body_that_is_not_gzip_is_a_token_error(auth_server: AuthSe
 @pytest.mark.parametrize(("script", "problem"), [case[1:] for case in RAW_FAULTS],
                          ids=[case[0] for case in RAW_FAULTS])
 async def test_a_broken_connection_is_a_599_token_error(
-    auth_server: AuthServer, script: Script, problem: str
+    auth_server: AuthServer, script: Script, problem: tuple[str, ...]
 ) -> None:
     async with RawServer(script) as raw:
         client = client_for(auth_server, http_options=FAST, token_endpoint=raw.url)
@@ -80,7 +80,7 @@ async def test_a_broken_connection_is_a_599_token_error(
             assert time.monotonic() - started < 3  # bounded by request_timeout=0.5
             assert error.code == 599
             assert error.response is None or error.response.code == 599
-            assert problem in str(error)
+            assert any(fragment in str(error) for fragment in problem), str(error)
             assert raw.connections == 1
         finally:
             client.close()
@@ -94,7 +94,7 @@ async def test_connection_refused_is_a_599_token_error(auth_server: AuthServer) 
         error = await token_error(client, auth_server)
         assert error.code == 599
         assert error.response is None
-        assert "Connection refused" in str(error)
+        assert "Connection refused" in str(error) or "Could not connect" in str(error)  # simple, Curl
     finally:
         client.close()
 
@@ -107,7 +107,7 @@ async def test_a_never_ending_answer_is_cut_by_http_options_request_timeout(auth
             error = await token_error(client, auth_server)
             elapsed = time.monotonic() - started
             assert error.code == 599
-            assert "Timeout" in str(error)
+            assert "Timeout" in str(error) or "timed out" in str(error)  # simple, Curl
             assert 0.25 < elapsed < 2
         finally:
             client.close()

@@ -24,6 +24,7 @@ from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from tornado.httpclient import HTTPRequest
+from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
 from tests.doubles import free_port, refused_url
@@ -130,7 +131,7 @@ async def body_producer_401(sweep: Sweep) -> None:
     async def produce(write: Callable[[bytes], Awaitable[None]]) -> None:
         await write(b"{}")
 
-    client = sweep.client()
+    client = sweep.client(http_client=SimpleAsyncHTTPClient(force_instance=True))  # Curl ignores body_producer
     sweep.server.reject_all_tokens = True
     # Tornado annotates body_producer as returning a Future, but awaits whatever it returns
     # (its docs: write returns a Future too): a coroutine function is what users pass.

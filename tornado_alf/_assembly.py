@@ -30,6 +30,7 @@ from ._arguments import (
 from ._binding import Binding, make_binding
 from ._discovery import discover_token_endpoint
 from ._manager import TokenManager
+from ._plain_http import insecure_http_allowed, refuse_plain_http
 from ._reauth import Reauthentication
 from ._recorder import Recorder
 from ._token_endpoint import TokenEndpoint
@@ -77,6 +78,7 @@ def client_parts(
     max_token_lifetime: Optional[float],
     store_timeout: float,
     hooks: Any,
+    allow_insecure_http: bool,
     dpop_key: Any = None,
     present_client_cert: bool = False,
 ) -> ClientParts:
@@ -85,6 +87,8 @@ def client_parts(
     :arg http_client_of: gives the HTTP client for each token request, when it starts.
     """
     check_endpoint(token_endpoint)
+    refuse_plain_http(token_endpoint, "token_endpoint", "the client credentials",
+                      insecure_http_allowed(allow_insecure_http))
     check_client(client_id, client_secret)
     policy = expiry_policy(expiry_margin, refresh_ahead, max_token_lifetime)
     options = token_http_options(token_endpoint, http_options)

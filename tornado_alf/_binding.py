@@ -116,9 +116,37 @@ class Binding:
         challenges = parse_challenges(response.headers.get_list("WWW-Authenticate"))
         return any(c.scheme.lower() == "dpop" and c.params.get("error") == "use_dpop_nonce" for c in challenges)
 
+    @property
+    def active(self) -> bool:
+        """Whether resource requests need anything besides ``Authorization``."""
+        return self.dpop is not None or bool(self._resource_cert)
+
+    def for_token(self, token: Token) -> TokenBinder:
+        """What binds each hop of one resource request that carries ``token``."""
+        return TokenBinder(self, token)
+
     def __repr__(self) -> str:
         kinds = [name for name, on in (("DPoP", self.dpop), ("certificate", self._resource_cert)) if on]
         return f"<Binding {' + '.join(kinds) or 'none'}, nonces for {len(self._nonces)} origins>"
+
+
+class TokenBinder:
+    """One resource request's binding: a new proof on every hop that carries ``token``."""
+
+    def __init__(self, binding: Binding, token: Token) -> None:
+        self._binding = binding
+        self._token = token
+
+    def bind(self, request: HTTPRequest) -> None:
+        """A proof for this hop (its method and URL), and the certificate when asked."""
+        self._binding.bind_resource_request(request, self._token)
+
+    def observe(self, response: HTTPResponse) -> None:
+        """Keep the hop's ``DPoP-Nonce``."""
+        self._binding.observe(response)
+
+    def __repr__(self) -> str:
+        return f"<TokenBinder of {self._token!r}>"
 
 
 def _json_error(response: HTTPResponse) -> Optional[str]:

@@ -16,6 +16,7 @@ from typing import Any, Optional
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 
 from ._network import send
+from ._plain_http import insecure_http_allowed, refuse_plain_http
 from .errors import TokenError
 from .retry import NETWORK_FAILURE
 
@@ -37,14 +38,13 @@ class ServerMetadata:
 
 
 def check_url(url: object, argument: str, allow_insecure_http: bool) -> str:
-    """``url`` if it is an absolute https URL (or http when allowed), else `ValueError`."""
+    """``url`` if it is an absolute https URL (http to the loopback, or anywhere when allowed), else `ValueError`."""
     if not isinstance(url, str):
         raise ValueError(f"{argument} must be a URL string")
     parts = urllib.parse.urlsplit(url)
-    schemes = ("https", "http") if allow_insecure_http else ("https",)
-    if parts.scheme not in schemes or not parts.netloc:
-        allowed = " or ".join(schemes)
-        raise ValueError(f"{argument} must be an absolute {allowed} URL, not {url!r}")
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise ValueError(f"{argument} must be an absolute https URL, not {url!r}")
+    refuse_plain_http(url, argument, "the client credentials", insecure_http_allowed(allow_insecure_http))
     return url
 
 
@@ -124,8 +124,8 @@ async def discover(
     :arg http_options: `~tornado.httpclient.HTTPRequest` keyword arguments (timeouts,
         ``ca_certs``...), as for the token requests.
     :raises TokenError: when no metadata document can be read or it is unusable.
-    :raises ValueError: when ``issuer`` is not an absolute https URL (or http when
-        ``allow_insecure_http``), or carries a query or fragment (RFC 8414 sec. 2).
+    :raises ValueError: when ``issuer`` is not an absolute https URL (http: to the
+        loopback, or when ``allow_insecure_http``), or carries a query or fragment (RFC 8414 sec. 2).
     """
     check_url(issuer, "issuer", allow_insecure_http)
     parts = urllib.parse.urlsplit(issuer)

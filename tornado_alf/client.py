@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-import copy
 import logging
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
-from tornado.httputil import HTTPHeaders
 
 from ._assembly import client_parts, discover_for
+from ._caller_request import outgoing_copy, refuse_own_credentials
 from ._challenge import bearer_challenge
 from ._expiry import CachedToken
+from ._plain_http import insecure_http_allowed
+from ._redirects import send
 from ._token import Token
 from ._token_request import ParamValue
+from ._transport import Transport
 from .hooks import ClientHooks, ClientStats
 from .retry import Retry
 from .stores.guard import STORE_TIMEOUT
@@ -24,6 +25,7 @@ from .stores.guard import STORE_TIMEOUT
 __all__ = ["TornadoClient"]
 
 log = logging.getLogger("tornado_alf")
+
 
 class TornadoClient:
     """An OAuth 2.0 client-credentials client (RFC 6749 sec. 4.4) shaped like `AsyncHTTPClient`.
@@ -68,8 +70,10 @@ class TornadoClient:
         requests (``request_timeout``, ``validate_cert``, ``ca_certs``...). Token requests
         always have a deadline: ``connect_timeout`` and ``request_timeout`` default to 20 s
         whatever the HTTP client's defaults, and must be > 0.
-    :arg http_client: the `~tornado.httpclient.AsyncHTTPClient` for token and resource
-        requests; default: Tornado's shared client of the running IOLoop. Never closed here.
+    :arg http_client: the `~tornado.httpclient.AsyncHTTPClient` for resource requests;
+        default: Tornado's shared client of the running IOLoop. Never closed here. Token
+        requests go through a client of the same class and configuration with a queue
+        of its own (a subclass other than Tornado's two serves them itself).
     :arg reauth_statuses: resource statuses that make the client get a new token and
         send the request once more (default ``(401,)``; add ``403`` for servers that
         answer a bad token so). Not when the ``WWW-Authenticate: Bearer`` challenge
@@ -89,6 +93,9 @@ class TornadoClient:
         told of every token request, retry, re-authentication and refresh ahead,
         for logs and metrics; its events never hold a secret or a token. `stats`
         counts the same things whether hooks are given or not.
+    :arg bool allow_insecure_http: allow ``http://`` token endpoints and resources off the
+        loopback (where a service mesh encrypts, say); also by the environment variable
+        ``TORNADO_ALF_ALLOW_INSECURE_HTTP=1``. Otherwise they raise `ValueError`.
     :arg dpop_key: sender-constrain tokens with DPoP (RFC 9449): ``True`` for a P-256 key
         made for this client, or a private key as a PEM (str or bytes) or a JWK (a
         mapping): EC P-256 (ES256), RSA (RS256, PS256 when the JWK's ``alg`` says so) or
@@ -130,17 +137,18 @@ class TornadoClient:
         max_token_lifetime: Optional[float] = None,
         store_timeout: float = STORE_TIMEOUT,
         hooks: Union[ClientHooks, Any, None] = None,
+        allow_insecure_http: bool = False,
         dpop_key: Union[str, bytes, Mapping[str, Any], bool, None] = None,
         present_client_cert: bool = False,
     ) -> None:
         # Every argument but http_client, by name, to be checked (_arguments) and built into parts.
-        parts = client_parts(self._client, **{k: v for k, v in locals().items() if k not in ("self", "http_client")})
+        arguments = {name: value for name, value in locals().items() if name not in ("self", "http_client")}
+        self._transport = Transport(http_client, insecure_http_allowed(allow_insecure_http))
+        parts = client_parts(self._transport.token_client, **arguments)
         self._reauth_statuses = parts.reauth_statuses
         self._recorder = parts.recorder
         self._endpoint = parts.endpoint
         self._binding = parts.binding
-        self._http_client = http_client
-        self._shared: Optional[tuple[asyncio.AbstractEventLoop, AsyncHTTPClient]] = None
         self._closed = False
         self._tokens = parts.tokens
         self._reauth = parts.reauth
@@ -164,15 +172,16 @@ class TornadoClient:
         ``client_secret_post``, ``client_secret_jwt`` with a secret, else ``tls_client_auth`` with a
         client certificate, else ``none``. ``http_client`` and ``http_options`` serve discovery too.
 
-        :arg bool allow_insecure_http: accept an ``http://`` issuer and token endpoint,
-            for local testing only.
+        :arg bool allow_insecure_http: accept an ``http://`` issuer, token endpoint and
+            resources off the loopback, as for `TornadoClient`.
         :arg kwargs: the other `TornadoClient` arguments.
         :raises TokenError: when the metadata cannot be read or is unusable.
         :raises ValueError: for an unusable issuer, or when no ``auth_method`` is given and
             the server lists none the credentials allow.
         """
         token_endpoint, auth_method = await discover_for(issuer, client_secret, allow_insecure_http, kwargs)
-        return cls(token_endpoint, client_id, client_secret, auth_method=auth_method, **kwargs)
+        return cls(token_endpoint, client_id, client_secret, auth_method=auth_method,
+                   allow_insecure_http=allow_insecure_http, **kwargs)
 
     async def fetch(
         self, request: Union[str, HTTPRequest], raise_error: bool = True, **kwargs: Any
@@ -183,40 +192,49 @@ class TornadoClient:
         or an `~tornado.httpclient.HTTPRequest`, which is never modified. A 401
         invalidates the token and the request is sent once more with a new one,
         unless a Bearer challenge says a new token would not help, or the 401 came
-        from another origin after a redirect (Tornado does not send the token across
-        origins, so that 401 says nothing about it). A request whose body comes from
-        a ``body_producer`` (it cannot be read twice) is not sent again, but the
-        next request gets a new token. During a ``reauth_cooldown`` a 401 is
-        returned as it is. `bearer_challenge` reads the challenge of the response
-        returned or raised.
+        from a hop the token did not go to. A request whose body comes from a
+        ``body_producer`` (it cannot be read twice) is not sent again, but the next
+        request gets a new token. During a ``reauth_cooldown`` a 401 is returned as
+        it is. `bearer_challenge` reads the challenge of the response returned or raised.
+
+        Redirects are followed here, with Tornado's rules (``follow_redirects``,
+        ``max_redirects``, 301/302 POST and 303 become a GET), whatever the Tornado
+        version and HTTP client: the token goes on every hop at the origin (scheme,
+        host, port) of ``request`` and on no other.
 
         :raises TokenError: when no token could be obtained; the request was not sent
             (or not sent again). Code 599 when the client was closed meanwhile.
         :raises tornado.httpclient.HTTPClientError: for a non-2xx answer when
             ``raise_error`` is true, as Tornado does.
-        :raises ValueError: for ``kwargs`` with an `HTTPRequest`, or a request that
-            carries its own credentials (``auth_username``, user info in the URL, an
-            ``Authorization`` header).
+        :raises ValueError: before any token is requested, for ``kwargs`` with an
+            `HTTPRequest`, a request that carries its own credentials (``auth_username``,
+            user info in the URL, an ``Authorization`` header), plain ``http://`` off the
+            loopback (unless ``allow_insecure_http``), or a ``body_producer`` with the
+            Curl client (it ignores it).
+        :raises RuntimeError: for a Curl ``http_client`` created on another event loop.
         """
         if self._closed:
             raise RuntimeError("fetch() called on a closed TornadoClient")
         if kwargs and not isinstance(request, str):
             raise ValueError("kwargs can't be used if request is an HTTPRequest object")
         headers = kwargs.pop("headers", None)
-        outgoing = _outgoing(request, headers, kwargs)
-        _refuse_own_credentials(outgoing)
+        outgoing = outgoing_copy(request, headers, kwargs)
+        refuse_own_credentials(outgoing)
+        http_client = self._transport.for_request(outgoing)
         cached = self._tokens.current() or await self._tokens.get()
-        response = await self._send(outgoing, cached)
-        if self._rejects(outgoing, response):
-            host = urllib.parse.urlsplit(outgoing.url).netloc
-            renewed = await self._reauth.renew(cached, host, response.code, outgoing.body_producer is None)
-            if renewed is not None:
-                # From the caller's request again: Tornado before 6.5 edited the headers of
-                # the request it sent while following redirects.
-                outgoing = _outgoing(request, headers, kwargs)
-                response = await self._send(outgoing, renewed)
-                self._reauth.answered(renewed, host, response.code, self._rejects(outgoing, response))
-        elif cached.after_rejection:
+
+        def fresh() -> HTTPRequest:  # each hop and the replay start from the caller's request
+            return outgoing_copy(request, headers, kwargs)
+
+        binder = self._binding.for_token(cached.token) if self._binding.active else None
+        response, token_seen = await send(http_client, outgoing, cached.authorization, fresh, binder)
+        if token_seen and binder is not None and self._nonce_again(outgoing, response):
+            # RFC 9449 sec. 9: the same token, new proofs with the resource's nonce; no re-authentication.
+            response, token_seen = await send(http_client, fresh(), cached.authorization, fresh, binder)
+        # A rejection from a hop the token did not go to says nothing about the token.
+        if token_seen and self._new_token_may_help(response):
+            response = await self._after_rejection(cached, outgoing, response, http_client, fresh)
+        elif token_seen and cached.after_rejection:
             self._reauth.answered(cached, "", response.code, False)
         if raise_error and response.error is not None:
             raise response.error
@@ -257,10 +275,30 @@ class TornadoClient:
         """
         self._closed = True
         self._tokens.close()
+        self._transport.close()
 
-    def _rejects(self, outgoing: HTTPRequest, response: HTTPResponse) -> bool:
-        """Whether ``response`` rejects the token ``outgoing`` carried, so that a new one may help."""
-        return self._new_token_may_help(response) and _replayable(outgoing, response)
+    async def _after_rejection(
+        self,
+        rejected: CachedToken,
+        outgoing: HTTPRequest,
+        response: HTTPResponse,
+        http_client: AsyncHTTPClient,
+        fresh: Callable[[], HTTPRequest],
+    ) -> HTTPResponse:
+        """What to return once ``response`` rejected the token: the replay's answer, or ``response``."""
+        host = urllib.parse.urlsplit(outgoing.url).netloc
+        renewed = await self._reauth.renew(rejected, host, response.code, outgoing.body_producer is None)
+        if renewed is None:
+            return response
+        binder = self._binding.for_token(renewed.token) if self._binding.active else None
+        replayed, token_seen = await send(http_client, fresh(), renewed.authorization, fresh, binder)
+        if token_seen:
+            self._reauth.answered(renewed, host, replayed.code, self._new_token_may_help(replayed))
+        return replayed
+
+    def _nonce_again(self, outgoing: HTTPRequest, response: HTTPResponse) -> bool:
+        """Whether the resource asked for a DPoP nonce and the request can go once more."""
+        return outgoing.body_producer is None and self._binding.wants_nonce(response, token_endpoint=False)
 
     def _new_token_may_help(self, response: HTTPResponse) -> bool:
         if response.code not in self._reauth_statuses or self._binding.wants_nonce(response, token_endpoint=False):
@@ -272,78 +310,6 @@ class TornadoClient:
                   response.code, challenge.error)
         return False
 
-    def _client(self) -> AsyncHTTPClient:
-        if self._http_client is not None:
-            return self._http_client
-        # Tornado's shared client of the running loop, looked up again only when the
-        # loop changes or that client was closed: AsyncHTTPClient() on every send cost
-        # about 10 us per request over a real socket (benchmarks/run.py).
-        loop = asyncio.get_running_loop()
-        shared = self._shared
-        if shared is None or shared[0] is not loop or shared[1]._closed:
-            shared = self._shared = (loop, AsyncHTTPClient())
-        return shared[1]
-
-    async def _send(self, outgoing: HTTPRequest, cached: CachedToken) -> HTTPResponse:
-        # Replaces any Authorization of the caller's, and the rejected token on a replay.
-        outgoing.headers["Authorization"] = cached.authorization
-        self._binding.bind_resource_request(outgoing, cached.token)
-        response = await self._client().fetch(outgoing, raise_error=False)
-        self._binding.observe(response)
-        if outgoing.body_producer is None and self._binding.wants_nonce(response, token_endpoint=False):
-            # RFC 9449 sec. 9: the same token, a new proof with the nonce; no re-authentication.
-            del outgoing.headers["DPoP"]
-            self._binding.bind_resource_request(outgoing, cached.token)
-            response = await self._client().fetch(outgoing, raise_error=False)
-            self._binding.observe(response)
-        return response
-
     def __repr__(self) -> str:
         state = "closed" if self._closed else repr(self._tokens)
         return f"<TornadoClient for {self._endpoint.host}: {state}>"
-
-
-def _outgoing(request: Union[str, HTTPRequest], headers: Any, kwargs: dict[str, Any]) -> HTTPRequest:
-    """The request to send, Tornado free to rewrite it: the caller's is never touched.
-
-    Tornado writes Host, Connection and User-Agent back onto the request it is
-    given. A request built here from a URL is our own; only a headers mapping the
-    caller passed is copied (without one, a plain dict: Tornado converts it once,
-    as for a raw fetch). A caller's `HTTPRequest` is copied with headers of its own.
-    """
-    if isinstance(request, str):
-        return HTTPRequest(request, headers={} if headers is None else HTTPHeaders(headers), **kwargs)
-    if type(request) is HTTPRequest:
-        # What copy.copy() does for a plain HTTPRequest, without its __reduce_ex__ round trip.
-        outgoing = HTTPRequest.__new__(HTTPRequest)
-        outgoing.__dict__.update(request.__dict__)
-    else:
-        outgoing = copy.copy(request)  # a subclass may define how it is copied
-    outgoing.headers = HTTPHeaders(request.headers)
-    return outgoing
-
-
-def _replayable(request: HTTPRequest, response: HTTPResponse) -> bool:
-    """Whether the rejection (``response``) concerns the token ``request`` carried."""
-    # Tornado's own rule for dropping Authorization on a redirect: scheme or netloc changed.
-    sent, answered = urllib.parse.urlsplit(request.url), urllib.parse.urlsplit(response.effective_url)
-    if (sent.scheme, sent.netloc) != (answered.scheme, answered.netloc):
-        log.debug("%d from another origin after a redirect: the token was not sent there, not replayed",
-                  response.code)
-        return False
-    return True
-
-
-def _refuse_own_credentials(request: HTTPRequest) -> None:
-    if _has_authorization(request.headers):
-        raise ValueError("request has its own Authorization header; TornadoClient supplies it")
-    if request.auth_username is not None:
-        raise ValueError("request has auth_username; TornadoClient supplies the Authorization header")
-    if "@" in request.url and urllib.parse.urlsplit(request.url).username is not None:
-        raise ValueError("request URL carries user info; TornadoClient supplies the Authorization header")
-
-
-def _has_authorization(headers: Mapping[str, str]) -> bool:
-    if isinstance(headers, HTTPHeaders):
-        return "Authorization" in headers  # case-insensitive
-    return any(name.lower() == "authorization" for name in headers)

@@ -133,7 +133,11 @@ class AuthServer:
         return self if self._server is not None else self.start()
 
     async def __aexit__(self, *exc_info: object) -> None:
+        server = self._server
         self.stop()
+        if server is not None:
+            # A client's keep-alive connection (Curl's) would outlive the server otherwise.
+            await server.close_all_connections()
 
     def fail_next(
         self,

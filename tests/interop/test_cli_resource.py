@@ -38,7 +38,8 @@ async def test_without_resource_the_token_is_refused(oidc_provider: OidcProvider
     warning, error = run.stderr.splitlines()
     # The fresh token is refused too: the library's cool-down warning points at the cause.
     assert warning.startswith("tornado-alf: warning: ")
-    assert "refused a freshly issued token" in warning and "resource" in warning
+    assert "refused a freshly issued token" in warning
+    assert "resource" in warning
     assert error == f"tornado-alf: resource answered 401 Unauthorized: GET {protected_resource}"
 
 

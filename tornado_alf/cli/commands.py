@@ -146,10 +146,11 @@ async def _client(
     if creds.issuer:
         return await _discovered_client(creds, args, options)
     assert creds.token_endpoint is not None  # noqa: S101 - credentials() guarantees one of the two
-    _check_scheme(creds.token_endpoint, args.allow_insecure_http)
+    # Plain http off the loopback: TornadoClient's ValueError, exit status 2.
     return TornadoClient(
         creds.token_endpoint, creds.client_id, creds.client_secret,
-        auth_method=creds.auth_method or "client_secret_basic", **options,
+        auth_method=creds.auth_method or "client_secret_basic",
+        allow_insecure_http=args.allow_insecure_http, **options,
     )
 
 
@@ -186,16 +187,6 @@ def _key_options(creds: Credentials, args: argparse.Namespace) -> dict[str, Any]
         "signing_alg": args.signing_alg,
     }
     return {name: value for name, value in given.items() if value is not None}
-
-
-def _check_scheme(url: str, allow_insecure_http: bool) -> None:
-    if url.startswith("http://") and not allow_insecure_http and not _loopback(url):
-        raise UsageError("the token endpoint is http://: the secret would cross the network in clear; "
-                         "use https, or --allow-insecure-http for testing")
-
-
-def _loopback(url: str) -> bool:
-    return urllib.parse.urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
 
 
 def _binary(stream: TextIO) -> BinaryIO:

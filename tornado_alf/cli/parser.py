@@ -79,7 +79,8 @@ def _server_options(where: argparse._ArgumentGroup) -> None:
     endpoint.add_argument("--token-endpoint", metavar="URL", help=f"token endpoint URL (env {ENV_TOKEN_ENDPOINT})")
     endpoint.add_argument("--issuer", metavar="URL", help="discover the token endpoint from this issuer (RFC 8414)")
     where.add_argument("--allow-insecure-http", action="store_true",
-                       help="accept an http:// issuer and token endpoint (local testing only)")
+                       help="accept http:// issuers, token endpoints and resources off the loopback "
+                            "(local testing, or where a service mesh encrypts)")
 
 
 def _credential_options(client: argparse._ArgumentGroup) -> None:

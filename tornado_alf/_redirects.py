@@ -1,0 +1,215 @@
+"""The redirect chain of a resource request, followed here so that the token stays at its origin.
+
+Tornado strips ``Authorization`` on a cross-origin redirect only since 6.5.6, never
+puts it back on a later hop at the caller's origin, and Curl has rules of its own.
+So every hop goes out with ``follow_redirects=False`` and `send` follows the chain
+with Tornado's rules (``simple_httpclient``'s ``_should_follow_redirect`` and
+``finish``): ``follow_redirects``, ``max_redirects``, 301/302 POST and 303 become a
+GET without body, ``Location`` resolved against the hop's URL; the response returned
+has the caller's ``request`` and the last hop's ``effective_url``. The token goes on
+every hop at the origin of the caller's request, and on no other.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Awaitable
+from typing import Any, Callable, Optional, Protocol
+
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
+
+from ._curl import hide_credentials
+
+REDIRECT_CODES = frozenset((301, 302, 303, 307, 308))
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Dropped with the body when a redirect turns the request into a GET, as Tornado does.
+_BODY_HEADERS = ("Content-Length", "Content-Type", "Content-Encoding", "Transfer-Encoding")
+# Never sent to another origin; libcurl and Tornado drop the same two.
+_CREDENTIAL_HEADERS = ("Authorization", "Cookie")
+
+Origin = tuple[str, str, Optional[int]]
+
+
+def origin(url: str) -> Optional[Origin]:
+    """``(scheme, host, port)`` of ``url``, the default port filled in; ``None`` if it has no valid port."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    return scheme, parts.hostname or "", _DEFAULT_PORTS.get(scheme) if port is None else port
+
+
+def target(base: str, location: str) -> str:
+    """``location`` resolved against ``base``, without user info: a redirect cannot supply credentials."""
+    url = urllib.parse.urljoin(base, location)
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(parts._replace(netloc=host))
+
+
+async def send(
+    client: AsyncHTTPClient,
+    first: HTTPRequest,
+    authorization: str,
+    fresh: Callable[[], HTTPRequest],
+    binding: Optional[HopBinding] = None,
+) -> tuple[HTTPResponse, bool]:
+    """Send ``first`` with ``authorization``, follow its redirects; the response, and whether its hop had the token.
+
+    :arg first: the caller's request, copied: ours to send and to annotate.
+    :arg fresh: another such copy, each call; a hop starts from one, never from a
+        request Tornado has sent (it writes ``Host`` and others onto those).
+    :arg binding: for sender-constrained tokens: binds each hop that carries the
+        token (a DPoP proof of its own) and sees each hop's response (its nonce).
+    :raises: what `AsyncHTTPClient.fetch` raises with ``raise_error=False``.
+    """
+    first.headers["Authorization"] = authorization
+    if binding is not None:
+        binding.bind(first)
+    defaults: dict[str, Any] = client.defaults  # HTTPRequest._DEFAULTS, then the client's own
+    follow = defaults.get("follow_redirects") if first.follow_redirects is None else first.follow_redirects
+    budget: int = (defaults.get("max_redirects") if first.max_redirects is None else first.max_redirects) or 0
+    follow = bool(follow) and budget > 0
+    # What the hop changes on the caller's copy, put back: the response's request shows it.
+    saved = (first.follow_redirects, first.header_callback, first.streaming_callback, first.prepare_curl_callback)
+    response = await _hop(client, first, gated=follow)
+    first.follow_redirects, first.header_callback, first.streaming_callback, first.prepare_curl_callback = saved
+    if binding is not None:
+        binding.observe(response)
+    if not follow or not follows(response):
+        return response, True
+    return await _chain(client, first, response, authorization, fresh, budget, binding)
+
+
+async def _chain(
+    client: AsyncHTTPClient,
+    first: HTTPRequest,
+    response: HTTPResponse,
+    authorization: str,
+    fresh: Callable[[], HTTPRequest],
+    budget: int,
+    binding: Optional[HopBinding],
+) -> tuple[HTTPResponse, bool]:
+    home = origin(first.url)
+    hop, method, bodiless = first, first.method, False
+    carried = True
+    while budget > 0 and follows(response):
+        budget -= 1
+        url = target(hop.url, response.headers["Location"])
+        if (response.code == 303 and method != "HEAD") or (response.code in (301, 302) and method == "POST"):
+            method, bodiless = "GET", True
+        hop = fresh()
+        hop.url, hop.method = url, method
+        if bodiless:
+            hop.body = None  # type: ignore[assignment]  # Tornado's setter takes None too
+            hop.body_producer = None
+            _drop(hop, _BODY_HEADERS)
+        _drop(hop, ("Host",))
+        carried = home is not None and origin(url) == home
+        if carried:
+            hop.headers["Authorization"] = authorization
+            if binding is not None:
+                binding.bind(hop)
+        else:
+            _drop(hop, _CREDENTIAL_HEADERS)
+        response = await _hop(client, hop, gated=budget > 0)
+        if binding is not None:
+            binding.observe(response)
+    # As Tornado does: the caller's request, the URL the answer came from.
+    response.request = first
+    return response, carried
+
+
+class HopBinding(Protocol):
+    """Binds the hops that carry a sender-constrained token (`tornado_alf._binding.TokenBinder`)."""
+
+    def bind(self, request: HTTPRequest) -> None:
+        """Add what proves possession to a hop that carries the token (a DPoP proof of its own)."""
+
+    def observe(self, response: HTTPResponse) -> None:
+        """Read what a hop's response says for the next proofs (its ``DPoP-Nonce``)."""
+
+
+def follows(response: HTTPResponse) -> bool:
+    """Whether ``response`` is a redirect to follow (when follow_redirects allows it)."""
+    return response.code in REDIRECT_CODES and response.headers.get("Location") is not None
+
+
+def _drop(request: HTTPRequest, names: tuple[str, ...]) -> None:
+    for name in names:
+        if name in request.headers:
+            del request.headers[name]
+
+
+def _hop(client: AsyncHTTPClient, request: HTTPRequest, *, gated: bool) -> Awaitable[HTTPResponse]:
+    """One hop, never followed by the HTTP client itself.
+
+    :arg gated: whether a redirect answer would be followed (here): then the
+        caller's callbacks do not see it, as they do not in Tornado.
+    """
+    hide_credentials(client, request)
+    request.follow_redirects = False
+    if gated and (request.header_callback is not None or request.streaming_callback is not None):
+        gate = _Gate(request.header_callback, request.streaming_callback)
+        request.header_callback = gate.header
+        request.streaming_callback = gate.chunk if request.streaming_callback is not None else None
+    return client.fetch(request, raise_error=False)
+
+
+class _Gate:
+    """Passes a hop's header lines and body to the caller's callbacks unless the hop is a redirect to follow.
+
+    Undecided until the end of a header block: a redirect with a ``Location``
+    is held back (and its body dropped), anything else is passed on as it comes.
+    Informational blocks (100 Continue, as Curl reports them) are passed on.
+    """
+
+    def __init__(
+        self,
+        header_callback: Optional[Callable[[str], None]],
+        streaming_callback: Optional[Callable[[bytes], Any]],
+    ) -> None:
+        self._header_callback = header_callback
+        self._streaming_callback = streaming_callback
+        self._block: list[str] = []
+        self._passing: Optional[bool] = None
+
+    def header(self, line: str) -> None:
+        if self._passing is None:
+            self._block.append(line)
+            if line.strip():
+                return
+            code = _status(self._block[0])
+            redirect = code in REDIRECT_CODES and any(
+                item.lower().startswith("location:") for item in self._block[1:]
+            )
+            block, self._block = self._block, []
+            if redirect:
+                self._passing = False
+                return
+            if code >= 200:
+                self._passing = True
+            for item in block:
+                self._pass(item)
+        elif self._passing:
+            self._pass(line)
+
+    def _pass(self, line: str) -> None:
+        if self._header_callback is not None:
+            self._header_callback(line)
+
+    def chunk(self, data: bytes) -> Any:
+        if self._passing is False or self._streaming_callback is None:
+            return None
+        return self._streaming_callback(data)
+
+
+def _status(start_line: str) -> int:
+    try:
+        return int(start_line.split(None, 2)[1])
+    except (IndexError, ValueError):
+        return 0
