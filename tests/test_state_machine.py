@@ -195,7 +195,7 @@ class Lifecycle(RuleBasedStateMachine):
         await asyncio.sleep(0.02)  # the endpoint finishes what a closed client abandoned
         self.http.close()
         await self.resource.stop()
-        self.auth_server.stop()
+        await self.auth_server.__aexit__(None, None, None)  # also closes Curl's keep-alive connections
         assert leftover_tasks() == [], "the client left tasks behind"
 
     def _run(self, awaitable: Any) -> Any:

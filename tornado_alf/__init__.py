@@ -12,6 +12,9 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from ._challenge import BearerChallenge, bearer_challenge
+from ._grants import JwtBearerGrant, TokenExchange
+from ._sources import FileSecret
+from ._subjects import OnBehalfOf
 from ._token import Token
 from .client import TornadoClient
 from .errors import TokenError
@@ -40,8 +43,11 @@ __all__ = [
     "ClientHooks",
     "ClientStats",
     "EncryptedTokenStore",
+    "FileSecret",
+    "JwtBearerGrant",
     "LoggingHooks",
     "MemoryTokenStore",
+    "OnBehalfOf",
     "ReauthenticationEvent",
     "RedisTokenStore",
     "RefreshAheadEvent",
@@ -49,6 +55,7 @@ __all__ = [
     "RetryEvent",
     "Token",
     "TokenError",
+    "TokenExchange",
     "TokenRequestEvent",
     "TokenStore",
     "TornadoClient",

@@ -16,7 +16,9 @@ from typing import Any, Callable, Optional, Union
 from tornado.httpclient import HTTPRequest
 
 from ._expiry import ExpiryPolicy
+from ._grants import JwtBearerGrant, TokenExchange
 from ._recorder import HOOK_NAMES
+from ._sources import FileSecret, Source, source_of
 from ._token_request import ParamValue, form_fields
 from .auth import (
     AUTH_METHODS,
@@ -53,8 +55,36 @@ def check_endpoint(token_endpoint: object) -> None:
 def check_client(client_id: object, client_secret: object) -> None:
     if not isinstance(client_id, str) or not client_id:
         raise ValueError("client_id must be a non-empty string")
-    if client_secret is not None and not isinstance(client_secret, str):
-        raise ValueError("client_secret must be a string or None")
+    if client_secret is not None and not isinstance(client_secret, (str, FileSecret)) and not callable(client_secret):
+        raise ValueError("client_secret must be a string, a callable returning one, a tornado_alf.FileSecret or None")
+
+
+def credential_sources(auth_method: str, grant: object, **credentials: Any) -> tuple[str, dict[str, Source]]:
+    """``(auth_method, sources)``: the method a ``client_assertion`` implies, and each credential given.
+
+    ``credentials`` are ``client_secret``, ``private_key``, ``client_certificate`` and
+    ``client_assertion``, each a value, a callable or a `FileSecret` (or ``None``).
+    """
+    if grant is not None and not isinstance(grant, (JwtBearerGrant, TokenExchange)):
+        raise TypeError("grant must be None, a tornado_alf.JwtBearerGrant or a tornado_alf.TokenExchange")
+    sources = {}
+    for name, value in credentials.items():
+        if isinstance(value, Mapping) and name == "private_key":
+            continue  # a JWK: a value, checked with the JWT arguments
+        source = source_of(value, name)
+        if source is not None:
+            sources[name] = source
+    if "client_assertion" in sources:
+        others = set(sources) - {"client_assertion"} | ({"private_key"} if credentials["private_key"] else set())
+        if others:
+            given = ", ".join(sorted(others))
+            raise ValueError(f"client_assertion is the client's credential: do not also give {given}")
+        if auth_method not in ("client_secret_basic", "private_key_jwt"):
+            raise ValueError(f"client_assertion is sent as private_key_jwt would be, not with {auth_method!r}")
+        return "private_key_jwt", sources
+    if "client_certificate" in sources and auth_method != "private_key_jwt":
+        raise ValueError("client_certificate is for auth_method='private_key_jwt' (its x5t#S256 header)")
+    return auth_method, sources
 
 
 def token_request_fields(
@@ -89,7 +119,7 @@ def _strings(value: ParamValue, message: str) -> list[str]:
 
 def check_auth(
     auth_method: object,
-    client_secret: Optional[str],
+    client_secret: object,
     basic_auth_encoding: object,
     http_options: Mapping[str, Any],
     **jwt_arguments: Any,
@@ -99,7 +129,7 @@ def check_auth(
         raise ValueError(f"basic_auth_encoding must be one of {BASIC_AUTH_ENCODINGS}, not {basic_auth_encoding!r}")
     if auth_method not in AUTH_METHODS:
         raise ValueError(f"auth_method must be one of {AUTH_METHODS}, not {auth_method!r}")
-    if auth_method in SECRET_METHODS and not isinstance(client_secret, str):
+    if auth_method in SECRET_METHODS and client_secret is None:
         raise ValueError(f"client_secret must be a string for auth_method={auth_method!r}")
     if auth_method == "tls_client_auth" and not http_options.get("client_cert"):
         raise ValueError("auth_method='tls_client_auth' needs http_options with client_cert (and client_key)")
@@ -113,7 +143,7 @@ def check_auth(
         _check_private_key_jwt(**jwt_arguments)
 
 
-def _check_client_secret_jwt(client_secret: Optional[str], **jwt_arguments: Any) -> None:
+def _check_client_secret_jwt(client_secret: object, **jwt_arguments: Any) -> None:
     for name in ("private_key", "private_key_id"):
         if jwt_arguments[name] is not None:
             raise ValueError(f"{name} is for auth_method='private_key_jwt', not 'client_secret_jwt'")
@@ -128,8 +158,8 @@ def _check_client_secret_jwt(client_secret: Optional[str], **jwt_arguments: Any)
 def _check_private_key_jwt(private_key: object, signing_alg: Optional[str], **_: Any) -> None:
     if private_key is None:
         raise ValueError("private_key is required for auth_method='private_key_jwt'")
-    if not isinstance(private_key, (str, bytes, Mapping)):
-        raise TypeError("private_key must be a PEM str/bytes or a JWK mapping")
+    if not isinstance(private_key, (str, bytes, Mapping, FileSecret)) and not callable(private_key):
+        raise TypeError("private_key must be a PEM str/bytes, a JWK mapping, a callable or a tornado_alf.FileSecret")
     if signing_alg is not None and signing_alg not in KEY_ALGS:
         raise ValueError(f"signing_alg for private_key_jwt must be one of {KEY_ALGS}, not {signing_alg!r}")
 

@@ -20,6 +20,7 @@ from ._arguments import (
     check_client,
     check_endpoint,
     check_reauth_cooldown,
+    credential_sources,
     expiry_policy,
     guarded_cache,
     hook_methods,
@@ -29,13 +30,15 @@ from ._arguments import (
 )
 from ._binding import Binding, make_binding
 from ._discovery import discover_token_endpoint
+from ._grants import GrantFields
 from ._manager import TokenManager
 from ._plain_http import insecure_http_allowed, refuse_plain_http
 from ._reauth import Reauthentication
 from ._recorder import Recorder
+from ._subjects import Subjects, check_max_subjects, subject_key
 from ._token_endpoint import TokenEndpoint
 from ._token_request import ParamValue
-from .auth import client_authentication, credential_methods
+from .auth import ClientAuthentication, client_authentication, credential_methods, rotating_authentication
 from .retry import Retry
 from .stores.codec import token_key_digest
 
@@ -49,6 +52,7 @@ class ClientParts:
     reauth_statuses: frozenset[int]
     reauth: Reauthentication
     recorder: Recorder
+    subjects: Subjects
     binding: Binding
 
 
@@ -56,7 +60,7 @@ def client_parts(
     http_client_of: Callable[[], AsyncHTTPClient],
     token_endpoint: str,
     client_id: str,
-    client_secret: Optional[str],
+    client_secret: Any,
     *,
     token_storage: Any,
     token_retry: Any,
@@ -79,6 +83,10 @@ def client_parts(
     store_timeout: float,
     hooks: Any,
     allow_insecure_http: bool,
+    client_assertion: Any = None,
+    client_certificate: Any = None,
+    grant: Any = None,
+    max_subjects: int = 10_000,
     dpop_key: Any = None,
     present_client_cert: bool = False,
 ) -> ClientParts:
@@ -93,35 +101,90 @@ def client_parts(
     policy = expiry_policy(expiry_margin, refresh_ahead, max_token_lifetime)
     options = token_http_options(token_endpoint, http_options)
     fields = token_request_fields(scope, token_request_params, audience=audience, resource=resource)
-    check_auth(auth_method, client_secret, basic_auth_encoding, options, private_key=private_key,
-               private_key_id=private_key_id, assertion_audience=assertion_audience, signing_alg=signing_alg)
-    auth = client_authentication(
-        auth_method, client_id, client_secret, basic_auth_encoding,
-        assertion_audience=token_endpoint if assertion_audience is None else assertion_audience,
-        private_key=private_key, private_key_id=private_key_id, signing_alg=signing_alg,
+    auth_method, auth = authentication(
+        token_endpoint, client_id, client_secret, auth_method, basic_auth_encoding, options, grant=grant,
+        private_key=private_key, private_key_id=private_key_id, assertion_audience=assertion_audience,
+        signing_alg=signing_alg, client_certificate=client_certificate, client_assertion=client_assertion,
     )
     check_binding(dpop_key, present_client_cert, options)
     binding = make_binding(dpop_key, present_client_cert, options)
     recorder = Recorder(hook_methods(hooks), urllib.parse.urlsplit(token_endpoint).netloc)
-    endpoint = TokenEndpoint(
-        token_endpoint, auth, fields, options, Retry.from_setting(token_retry), recorder=recorder, binding=binding
+    endpoint = TokenEndpoint(token_endpoint, auth, fields, options, Retry.from_setting(token_retry),
+                             recorder=recorder, grant=None if grant is None else GrantFields(grant),
+                             binding=binding)
+    cache = guarded_cache(token_storage, store_timeout, max_token_lifetime)
+
+    def key(fingerprint: str) -> str:
+        return token_key_digest(token_endpoint, client_id, fields, auth_method=auth_method,
+                                fingerprint=fingerprint, http_options=options, binding=binding.tag)
+
+    # A rotating credential's key is known once it is read: prepare() computes it then.
+    base_key = "" if cache is None or endpoint.rotates else key(auth.fingerprint)
+
+    def manager(grant_fields: Optional[GrantFields]) -> TokenManager:
+        async def prepare() -> str:
+            _, credential, grant_print = await endpoint.refresh(grant_fields)
+            if cache is None:
+                return ""  # no store: no key to compute
+            client_key = key(credential) if endpoint.rotates else base_key  # stretched once per credential
+            return subject_key(client_key, grant_print) if grant_print else client_key
+
+        return TokenManager(
+            lambda: endpoint.request_token(http_client_of(), grant_fields), cache, base_key, policy,
+            recorder=recorder, prepare=prepare if endpoint.rotates or grant_fields is not None else None,
+        )
+
+    cooldown = check_reauth_cooldown(reauth_cooldown)
+
+    def subject(grant_fields: GrantFields) -> tuple[TokenManager, Reauthentication]:
+        tokens = manager(grant_fields)
+        return tokens, Reauthentication(tokens, cooldown, recorder)
+
+    subjects = Subjects(subject, check_max_subjects(max_subjects))
+    tokens = manager(endpoint.grant)
+    reauth = Reauthentication(tokens, cooldown, recorder)
+    return ClientParts(endpoint, tokens, reauth_status_set(reauth_statuses), reauth, recorder, subjects, binding)
+
+
+def authentication(
+    token_endpoint: str,
+    client_id: str,
+    client_secret: Any,
+    auth_method: str,
+    basic_auth_encoding: str,
+    options: Mapping[str, Any],
+    *,
+    grant: Any,
+    private_key: Any,
+    client_certificate: Any,
+    client_assertion: Any,
+    **jwt_arguments: Any,
+) -> tuple[str, ClientAuthentication]:
+    """``(auth method, client authentication)`` for checked arguments; rotating when a source may change.
+
+    ``jwt_arguments`` are ``private_key_id``, ``assertion_audience`` and ``signing_alg``.
+    """
+    auth_method, sources = credential_sources(
+        auth_method, grant, client_secret=client_secret, private_key=private_key,
+        client_certificate=client_certificate, client_assertion=client_assertion,
     )
-    tokens = TokenManager(
-        lambda: endpoint.request_token(http_client_of()),
-        guarded_cache(token_storage, store_timeout, max_token_lifetime),
-        "" if token_storage is None else token_key_digest(
-            token_endpoint, client_id, fields,
-            auth_method=auth_method, fingerprint=auth.fingerprint, http_options=options, binding=binding.tag,
-        ),
-        policy,
-        recorder=recorder,
+    if "client_assertion" in sources:
+        check_auth("none", None, basic_auth_encoding, options, **jwt_arguments)
+    else:
+        check_auth(auth_method, client_secret, basic_auth_encoding, options, private_key=private_key, **jwt_arguments)
+    if jwt_arguments["assertion_audience"] is None:
+        jwt_arguments["assertion_audience"] = token_endpoint
+    if any(source.rotates for source in sources.values()):
+        return auth_method, rotating_authentication(auth_method, client_id, sources, basic_auth_encoding,
+                                                    **jwt_arguments)
+    return auth_method, client_authentication(
+        auth_method, client_id, client_secret, basic_auth_encoding, private_key=private_key,
+        client_certificate=client_certificate, **jwt_arguments,
     )
-    reauth = Reauthentication(tokens, check_reauth_cooldown(reauth_cooldown), recorder)
-    return ClientParts(endpoint, tokens, reauth_status_set(reauth_statuses), reauth, recorder, binding)
 
 
 async def discover_for(
-    issuer: str, client_secret: Optional[str], allow_insecure_http: bool, kwargs: dict[str, Any]
+    issuer: str, client_secret: Any, allow_insecure_http: bool, kwargs: dict[str, Any]
 ) -> tuple[str, str]:
     """``(token endpoint, auth method)`` from ``issuer``'s metadata, for `TornadoClient.from_issuer`.
 

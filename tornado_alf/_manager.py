@@ -13,6 +13,7 @@ from typing import Callable, Optional
 
 from ._expiry import CachedToken, ExpiryPolicy
 from ._recorder import Recorder
+from ._sources import CredentialChanged
 from ._token import Token
 from .errors import TokenError
 from .retry import NETWORK_FAILURE
@@ -51,7 +52,10 @@ class TokenManager:
         policy: ExpiryPolicy,
         clock: Callable[[], float] = time.monotonic,
         recorder: Optional[Recorder] = None,
+        prepare: Optional[Callable[[], Awaitable[str]]] = None,
     ) -> None:
+        # prepare: reads rotating credentials before each acquisition, gives the store key.
+        self._prepare = prepare
         self._request_token = request_token
         self._cache = cache
         self._key = key
@@ -157,8 +161,22 @@ class TokenManager:
         if not task.cancelled():
             task.exception()
 
+    def expired(self) -> bool:
+        """Whether the token this manager held has expired and no new one is being fetched."""
+        cached = self._cached
+        return not self._flights and cached is not None and self._clock() >= cached.use_until
+
     async def _obtain(self, after_rejection: bool) -> CachedToken:
-        token = await self._usable_stored_token()
+        try:
+            return await self._obtain_once(after_rejection)
+        except CredentialChanged:  # the rotation race: the credential changed under the refused request
+            return await self._obtain_once(after_rejection)
+
+    async def _obtain_once(self, after_rejection: bool) -> CachedToken:
+        held_under = self._key  # a rejected token is discarded where it was stored, before a rotation
+        if self._prepare is not None:
+            self._key = await self._prepare()
+        token = await self._usable_stored_token(held_under)
         arrived = token is None
         if token is None:
             token, arrived = await self._fetch_and_share()
@@ -174,13 +192,13 @@ class TokenManager:
             self._cached = cached
         return cached
 
-    async def _usable_stored_token(self) -> Optional[Token]:
+    async def _usable_stored_token(self, held_under: str) -> Optional[Token]:
         """A token from the shared store that is neither rejected, expired nor due for refresh."""
         if self._cache is None:
             return None
         discard, self._to_discard = self._to_discard, None
         if discard is not None:
-            await self._cache.discard(self._key, discard)
+            await self._cache.discard(held_under, discard)
         token = await self._cache.load(self._key)
         return token if token is not None and self._is_usable(token) else None
 

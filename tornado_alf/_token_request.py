@@ -55,9 +55,13 @@ class TokenRequest:
         proof = self.binding.last_proof
         return (*self._auth.hidden, proof, proof.rpartition(".")[2]) if proof else self._auth.hidden
 
-    def build(self) -> HTTPRequest:
-        """A new token request: a POST of the form that never follows a redirect."""
-        form = list(self._fields)
+    def build(self, grant_fields: Optional[FormFields] = None) -> HTTPRequest:
+        """A new token request: a POST of the form that never follows a redirect.
+
+        :arg grant_fields: ``grant_type`` and the fields of a grant other than client
+            credentials, sent in place of ``grant_type=client_credentials``.
+        """
+        form = list(self._fields) if grant_fields is None else [*grant_fields, *self._fields[1:]]
         headers = dict(self._options.get("headers") or {})
         headers["Content-Type"] = "application/x-www-form-urlencoded"
         headers.setdefault("Accept", "application/json")

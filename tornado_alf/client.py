@@ -13,8 +13,13 @@ from ._assembly import client_parts, discover_for
 from ._caller_request import outgoing_copy, refuse_own_credentials
 from ._challenge import bearer_challenge
 from ._expiry import CachedToken
+from ._grants import ACCESS_TOKEN_TYPE, JwtBearerGrant, TokenExchange
+from ._manager import TokenManager
 from ._plain_http import insecure_http_allowed
+from ._reauth import Reauthentication
 from ._redirects import send
+from ._sources import Credential, FileSecret
+from ._subjects import OnBehalfOf
 from ._token import Token
 from ._token_request import ParamValue
 from ._transport import Transport
@@ -38,9 +43,11 @@ class TornadoClient:
 
     :arg str token_endpoint: the authorization server's token endpoint (http or https).
     :arg str client_id: the client identifier.
-    :arg str client_secret: the client secret; never logged nor shown by ``repr``.
+    :arg client_secret: the client secret; never logged nor shown by ``repr``.
         Required by ``client_secret_basic``, ``client_secret_post`` and
-        ``client_secret_jwt``; ``None`` for the other auth methods.
+        ``client_secret_jwt``; ``None`` for the other auth methods. A str, or a
+        callable (sync or async) returning it, or a `FileSecret`: those two are read
+        before each token request, so a rotated secret is used without a restart.
     :arg token_storage: ``None`` for a private in-memory cache, a `MemoryTokenStore`
         to share tokens between clients, a `RedisTokenStore`, or any object with
         ``get(key)``/``set(key, value)`` (sync or async).
@@ -89,6 +96,15 @@ class TornadoClient:
     :arg max_token_lifetime: optional cap, in seconds, on how long a token is reused.
     :arg float store_timeout: bound on each ``token_storage`` call, in seconds; during an
         outage the store is skipped and tried again with backoff (see the storage docs).
+    :arg client_assertion: a JWT the platform issues for this client (Azure's
+        ``AZURE_FEDERATED_TOKEN_FILE``, a Kubernetes projected token): a `FileSecret`,
+        a callable or a str, sent as ``client_assertion`` (RFC 7523 sec. 2.2) instead
+        of a secret or key; ``auth_method`` may be left out. Expired ones are never sent.
+    :arg client_certificate: for ``private_key_jwt``, the PEM certificate of
+        ``private_key`` (a value, callable or `FileSecret`): adds the ``x5t#S256`` and
+        ``x5t`` headers Microsoft Entra ID asks for.
+    :arg grant: ``None`` for client credentials, a `JwtBearerGrant` or a `TokenExchange`.
+    :arg int max_subjects: how many subjects' tokens `on_behalf_of` keeps (LRU).
     :arg hooks: a `ClientHooks` (or any object with some of its ``on_*`` methods)
         told of every token request, retry, re-authentication and refresh ahead,
         for logs and metrics; its events never hold a secret or a token. `stats`
@@ -114,7 +130,7 @@ class TornadoClient:
         self,
         token_endpoint: str,
         client_id: str,
-        client_secret: Optional[str] = None,
+        client_secret: Union[str, FileSecret, Callable[[], Any], None] = None,
         *,
         token_storage: Any = None,
         token_retry: Union[int, Retry, Any, None] = None,
@@ -124,7 +140,7 @@ class TornadoClient:
         token_request_params: Optional[Mapping[str, ParamValue]] = None,
         auth_method: str = "client_secret_basic",
         basic_auth_encoding: str = "form",
-        private_key: Union[str, bytes, Mapping[str, Any], None] = None,
+        private_key: Union[str, bytes, Mapping[str, Any], FileSecret, Callable[[], Any], None] = None,
         private_key_id: Optional[str] = None,
         assertion_audience: Optional[str] = None,
         signing_alg: Optional[str] = None,
@@ -138,6 +154,10 @@ class TornadoClient:
         store_timeout: float = STORE_TIMEOUT,
         hooks: Union[ClientHooks, Any, None] = None,
         allow_insecure_http: bool = False,
+        client_assertion: Optional[Credential] = None,
+        client_certificate: Optional[Credential] = None,
+        grant: Union[JwtBearerGrant, TokenExchange, None] = None,
+        max_subjects: int = 10_000,
         dpop_key: Union[str, bytes, Mapping[str, Any], bool, None] = None,
         present_client_cert: bool = False,
     ) -> None:
@@ -152,13 +172,14 @@ class TornadoClient:
         self._closed = False
         self._tokens = parts.tokens
         self._reauth = parts.reauth
+        self._subjects = parts.subjects
 
     @classmethod
     async def from_issuer(
         cls,
         issuer: str,
         client_id: str,
-        client_secret: Optional[str] = None,
+        client_secret: Union[str, FileSecret, Callable[[], Any], None] = None,
         *,
         allow_insecure_http: bool = False,
         **kwargs: Any,
@@ -215,13 +236,54 @@ class TornadoClient:
         """
         if self._closed:
             raise RuntimeError("fetch() called on a closed TornadoClient")
+        return await self._fetch_with(self._tokens, self._reauth, request, raise_error, kwargs)
+
+    def on_behalf_of(
+        self,
+        subject_token: str,
+        subject_token_type: str = ACCESS_TOKEN_TYPE,
+        *,
+        actor_token: Any = None,
+        actor_token_type: Optional[str] = None,
+        requested_token_type: Optional[str] = None,
+    ) -> OnBehalfOf:
+        """A view whose `~OnBehalfOf.fetch` sends a token exchanged for ``subject_token`` (RFC 8693).
+
+        For a handler calling another API for its caller::
+
+            api = client.on_behalf_of(caller_token)
+            response = await api.fetch("https://orders.example/api", method="POST", body=body)
+
+        The token is obtained with ``grant_type=urn:ietf:params:oauth:grant-type:token-exchange``,
+        the client's authentication, ``scope``, ``audience`` and ``resource``, then cached,
+        refreshed ahead and single-flighted like the client's own, one per subject (keyed
+        by a digest of the subject token). At most ``max_subjects`` are held, least recently
+        used out first. Arguments are those of `TokenExchange`.
+
+        .. versionadded:: 2.0
+        """
+        if not isinstance(subject_token, str) or not subject_token:
+            raise ValueError("subject_token must be a non-empty string")
+        exchange = TokenExchange(subject_token, subject_token_type, actor_token=actor_token,
+                                 actor_token_type=actor_token_type, requested_token_type=requested_token_type)
+        tokens, reauth = self._subjects.subject(exchange, subject_token)
+        return OnBehalfOf(tokens, reauth, self._fetch_with, lambda: self._closed)
+
+    async def _fetch_with(
+        self,
+        tokens: TokenManager,
+        reauth: Reauthentication,
+        request: Union[str, HTTPRequest],
+        raise_error: bool,
+        kwargs: dict[str, Any],
+    ) -> HTTPResponse:
         if kwargs and not isinstance(request, str):
             raise ValueError("kwargs can't be used if request is an HTTPRequest object")
         headers = kwargs.pop("headers", None)
         outgoing = outgoing_copy(request, headers, kwargs)
         refuse_own_credentials(outgoing)
         http_client = self._transport.for_request(outgoing)
-        cached = self._tokens.current() or await self._tokens.get()
+        cached = tokens.current() or await tokens.get()
 
         def fresh() -> HTTPRequest:  # each hop and the replay start from the caller's request
             return outgoing_copy(request, headers, kwargs)
@@ -233,9 +295,9 @@ class TornadoClient:
             response, token_seen = await send(http_client, fresh(), cached.authorization, fresh, binder)
         # A rejection from a hop the token did not go to says nothing about the token.
         if token_seen and self._new_token_may_help(response):
-            response = await self._after_rejection(cached, outgoing, response, http_client, fresh)
+            response = await self._after_rejection(reauth, cached, outgoing, response, http_client, fresh)
         elif token_seen and cached.after_rejection:
-            self._reauth.answered(cached, "", response.code, False)
+            reauth.answered(cached, "", response.code, False)
         if raise_error and response.error is not None:
             raise response.error
         return response
@@ -275,10 +337,12 @@ class TornadoClient:
         """
         self._closed = True
         self._tokens.close()
+        self._subjects.close()
         self._transport.close()
 
     async def _after_rejection(
         self,
+        reauth: Reauthentication,
         rejected: CachedToken,
         outgoing: HTTPRequest,
         response: HTTPResponse,
@@ -287,13 +351,13 @@ class TornadoClient:
     ) -> HTTPResponse:
         """What to return once ``response`` rejected the token: the replay's answer, or ``response``."""
         host = urllib.parse.urlsplit(outgoing.url).netloc
-        renewed = await self._reauth.renew(rejected, host, response.code, outgoing.body_producer is None)
+        renewed = await reauth.renew(rejected, host, response.code, outgoing.body_producer is None)
         if renewed is None:
             return response
         binder = self._binding.for_token(renewed.token) if self._binding.active else None
         replayed, token_seen = await send(http_client, fresh(), renewed.authorization, fresh, binder)
         if token_seen:
-            self._reauth.answered(renewed, host, replayed.code, self._new_token_may_help(replayed))
+            reauth.answered(renewed, host, replayed.code, self._new_token_may_help(replayed))
         return replayed
 
     def _nonce_again(self, outgoing: HTTPRequest, response: HTTPResponse) -> bool:
