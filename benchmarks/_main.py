@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
+from ._dpop import dpop_rows
 from ._fleet import FleetSize, fleet_rows
 from ._load import configure_http
 from ._phases import FULL, QUICK, Sizes, no_network_rows, throughput_rows
@@ -17,7 +18,7 @@ from ._scenarios import herd_rows, memory_rows, steady_rows, storm_rows
 from ._transport import curl_rows, queue_rows
 
 TOKEN_LATENCY = 0.05
-PHASES = ["throughput", "curl", "queue", "no-network", "herd", "steady", "memory", "storm", "fleet"]
+PHASES = ["throughput", "curl", "queue", "no-network", "dpop", "herd", "steady", "memory", "storm", "fleet"]
 
 NOTES = [
     "raw = Tornado's shared AsyncHTTPClient.fetch(url, headers={'Authorization': 'Bearer ...'}); "
@@ -56,6 +57,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             "curl": lambda: curl_rows(server, sizes),
             "queue": lambda: queue_rows(server, TOKEN_LATENCY),
             "no-network": lambda: no_network_rows(sizes),
+            "dpop": lambda: dpop_rows(sizes),
             "herd": lambda: herd_rows(server, sizes),
             "steady": lambda: steady_rows(server, sizes),
             "memory": lambda: memory_rows(server, sizes),

@@ -166,6 +166,19 @@ def _check_private_key_jwt(private_key: object, signing_alg: Optional[str], **_:
         raise ValueError(f"signing_alg for private_key_jwt must be one of {KEY_ALGS}, not {signing_alg!r}")
 
 
+def check_binding(dpop_key: object, present_client_cert: object, http_options: Mapping[str, Any]) -> None:
+    """``dpop_key`` is of a usable type, and ``present_client_cert`` has a certificate to present.
+
+    The key material itself is checked as `tornado_alf.auth.dpop` imports it.
+    """
+    if dpop_key is not None and not isinstance(dpop_key, (bool, str, bytes, Mapping)):
+        raise ValueError(f"dpop_key must be True, a PEM (str or bytes) or a JWK mapping, not {type(dpop_key).__name__}")
+    if not isinstance(present_client_cert, bool):
+        raise TypeError("present_client_cert must be a bool")
+    if present_client_cert and not isinstance(http_options.get("client_cert"), str):
+        raise ValueError("present_client_cert=True needs http_options with client_cert (a PEM file path)")
+
+
 def expiry_policy(
     expiry_margin: float, refresh_ahead: Optional[float], max_token_lifetime: Optional[float]
 ) -> ExpiryPolicy:

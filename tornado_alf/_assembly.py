@@ -16,6 +16,7 @@ from tornado.httpclient import AsyncHTTPClient
 
 from ._arguments import (
     check_auth,
+    check_binding,
     check_client,
     check_endpoint,
     check_reauth_cooldown,
@@ -28,6 +29,7 @@ from ._arguments import (
     token_http_options,
     token_request_fields,
 )
+from ._binding import Binding, make_binding
 from ._discovery import discover_token_endpoint
 from ._grants import GrantFields
 from ._manager import TokenManager
@@ -52,6 +54,7 @@ class ClientParts:
     reauth: Reauthentication
     recorder: Recorder
     subjects: Subjects
+    binding: Binding
 
 
 def client_parts(
@@ -87,6 +90,8 @@ def client_parts(
     max_subjects: int = 10_000,
     failure_cooldown: float = 5.0,
     stale_token_grace: bool = True,
+    dpop_key: Any = None,
+    present_client_cert: bool = False,
 ) -> ClientParts:
     """Check every `TornadoClient` argument and build the client's parts; `ValueError` or `TypeError`.
 
@@ -104,16 +109,19 @@ def client_parts(
         private_key=private_key, private_key_id=private_key_id, assertion_audience=assertion_audience,
         signing_alg=signing_alg, client_certificate=client_certificate, client_assertion=client_assertion,
     )
+    check_binding(dpop_key, present_client_cert, options)
+    binding = make_binding(dpop_key, present_client_cert, options)
     recorder = Recorder(hook_methods(hooks), urllib.parse.urlsplit(token_endpoint).netloc)
     retry = Retry.from_setting(token_retry)
     cooldown_rule = cooldown_policy(failure_cooldown, stale_token_grace, retry)
     endpoint = TokenEndpoint(token_endpoint, auth, fields, options, retry,
-                             recorder=recorder, grant=None if grant is None else GrantFields(grant))
+                             recorder=recorder, grant=None if grant is None else GrantFields(grant),
+                             binding=binding)
     cache = guarded_cache(token_storage, store_timeout, max_token_lifetime)
 
     def key(fingerprint: str) -> str:
         return token_key_digest(token_endpoint, client_id, fields, auth_method=auth_method,
-                                fingerprint=fingerprint, http_options=options)
+                                fingerprint=fingerprint, http_options=options, binding=binding.tag)
 
     # A rotating credential's key is known once it is read: prepare() computes it then.
     base_key = "" if cache is None or endpoint.rotates else key(auth.fingerprint)
@@ -141,7 +149,7 @@ def client_parts(
     subjects = Subjects(subject, check_max_subjects(max_subjects))
     tokens = manager(endpoint.grant)
     reauth = Reauthentication(tokens, cooldown, recorder)
-    return ClientParts(endpoint, tokens, reauth_status_set(reauth_statuses), reauth, recorder, subjects)
+    return ClientParts(endpoint, tokens, reauth_status_set(reauth_statuses), reauth, recorder, subjects, binding)
 
 
 def authentication(

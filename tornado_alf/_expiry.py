@@ -73,7 +73,7 @@ class ExpiryPolicy:
         if self.refresh_ahead is not None and math.isfinite(lifetime):
             start = monotonic_now if arrived else born
             refresh_at = start + self.refresh_ahead * (use_until - start)
-        return CachedToken(token, "Bearer " + token.access_token, use_until, refresh_at, after_rejection,
+        return CachedToken(token, f"{token.token_type} {token.access_token}", use_until, refresh_at, after_rejection,
                            expires=born + self.real_lifetime(token))
 
     def real_lifetime(self, token: Token) -> float:

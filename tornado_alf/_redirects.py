@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Awaitable
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Protocol
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 
@@ -56,15 +56,20 @@ async def send(
     first: HTTPRequest,
     authorization: str,
     fresh: Callable[[], HTTPRequest],
+    binding: Optional[HopBinding] = None,
 ) -> tuple[HTTPResponse, bool]:
     """Send ``first`` with ``authorization``, follow its redirects; the response, and whether its hop had the token.
 
     :arg first: the caller's request, copied: ours to send and to annotate.
     :arg fresh: another such copy, each call; a hop starts from one, never from a
         request Tornado has sent (it writes ``Host`` and others onto those).
+    :arg binding: for sender-constrained tokens: binds each hop that carries the
+        token (a DPoP proof of its own) and sees each hop's response (its nonce).
     :raises: what `AsyncHTTPClient.fetch` raises with ``raise_error=False``.
     """
     first.headers["Authorization"] = authorization
+    if binding is not None:
+        binding.bind(first)
     defaults: dict[str, Any] = client.defaults  # HTTPRequest._DEFAULTS, then the client's own
     follow = defaults.get("follow_redirects") if first.follow_redirects is None else first.follow_redirects
     budget: int = (defaults.get("max_redirects") if first.max_redirects is None else first.max_redirects) or 0
@@ -73,9 +78,11 @@ async def send(
     saved = (first.follow_redirects, first.header_callback, first.streaming_callback, first.prepare_curl_callback)
     response = await _hop(client, first, gated=follow)
     first.follow_redirects, first.header_callback, first.streaming_callback, first.prepare_curl_callback = saved
+    if binding is not None:
+        binding.observe(response)
     if not follow or not follows(response):
         return response, True
-    return await _chain(client, first, response, authorization, fresh, budget)
+    return await _chain(client, first, response, authorization, fresh, budget, binding)
 
 
 async def _chain(
@@ -85,6 +92,7 @@ async def _chain(
     authorization: str,
     fresh: Callable[[], HTTPRequest],
     budget: int,
+    binding: Optional[HopBinding],
 ) -> tuple[HTTPResponse, bool]:
     home = origin(first.url)
     hop, method, bodiless = first, first.method, False
@@ -104,12 +112,26 @@ async def _chain(
         carried = home is not None and origin(url) == home
         if carried:
             hop.headers["Authorization"] = authorization
+            if binding is not None:
+                binding.bind(hop)
         else:
             _drop(hop, _CREDENTIAL_HEADERS)
         response = await _hop(client, hop, gated=budget > 0)
+        if binding is not None:
+            binding.observe(response)
     # As Tornado does: the caller's request, the URL the answer came from.
     response.request = first
     return response, carried
+
+
+class HopBinding(Protocol):
+    """Binds the hops that carry a sender-constrained token (`tornado_alf._binding.TokenBinder`)."""
+
+    def bind(self, request: HTTPRequest) -> None:
+        """Add what proves possession to a hop that carries the token (a DPoP proof of its own)."""
+
+    def observe(self, response: HTTPResponse) -> None:
+        """Read what a hop's response says for the next proofs (its ``DPoP-Nonce``)."""
 
 
 def follows(response: HTTPResponse) -> bool:

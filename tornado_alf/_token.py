@@ -15,8 +15,9 @@ class Token:
     shared store can tell how much of its life is left. ``repr()`` never shows
     the token itself.
 
-    :arg str access_token: the token to send as ``Authorization: Bearer``; a secret.
-    :arg str token_type: always ``"Bearer"`` (other types are refused).
+    :arg str access_token: the token to send as ``Authorization: <token_type>``; a secret.
+    :arg str token_type: ``"Bearer"``, or ``"DPoP"`` for a token bound to the client's
+        DPoP key (RFC 9449); other types are refused.
     :arg expires_in: seconds of life the endpoint gave from ``issued_at``; ``None``
         when it gave none (the token is used until the resource rejects it).
     :arg scope: the ``scope`` the endpoint granted, when it said.

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 
+from ._binding import Binding
 from ._grants import GrantFields
 from ._network import send
 from ._recorder import Recorder
@@ -31,6 +32,7 @@ class TokenEndpoint:
     :arg retry: when to ask again after a failed attempt, and after what wait.
     :arg sleep: how to wait (injected so tests record the waits).
     :arg recorder: counts attempts and retries, tells the hooks, logs each retry.
+    :arg binding: the DPoP key and nonces (RFC 9449), when the client has one.
     """
 
     def __init__(
@@ -42,12 +44,13 @@ class TokenEndpoint:
         retry: Retry,
         sleep: Sleep = asyncio.sleep,
         recorder: Optional[Recorder] = None,
+        binding: Optional[Binding] = None,
         grant: Optional[GrantFields] = None,
     ) -> None:
         self.url = url
         self.host = urllib.parse.urlsplit(url).netloc
         self._recorder = Recorder(host=self.host) if recorder is None else recorder
-        self._request = TokenRequest(url, auth, fields, http_options)
+        self._request = TokenRequest(url, auth, fields, http_options, binding)
         self._retry = retry
         self._sleep = sleep
         self._auth = auth
@@ -84,7 +87,7 @@ class TokenEndpoint:
         response, issued_at, attempts = await self._last_answer(http_client, grant)
         hidden = self._request.hidden if grant is None else (*self._request.hidden, *grant.hidden)
         try:
-            token = parse_token_response(response, issued_at, self.host, hidden)
+            token = parse_token_response(response, issued_at, self.host, hidden, self._request.binding.token_types)
         except TokenError as exc:
             self._recorder.token_request(False, exc.code, exc.error, attempts, time.monotonic() - started)
             if exc.error in _REFUSED_CREDENTIAL and await self._changed(grant):
@@ -110,7 +113,7 @@ class TokenEndpoint:
         while True:
             issued_at = time.time()
             self._recorder.token_request_attempts += 1
-            response = await send(http_client, self._request.build(grant_fields))
+            response = await self._send(http_client, grant_fields)
             if 200 <= response.code < 300 or not self._should_retry(response, retries):
                 return response, issued_at, retries + 1
             retries += 1
@@ -118,6 +121,16 @@ class TokenEndpoint:
             wait = self._retry.wait_before(retries, retry_after)
             self._recorder.retry(response.code, retries, self._retry.total, wait)
             await self._sleep(wait)
+
+    async def _send(self, http_client: AsyncHTTPClient, grant_fields: Optional[FormFields]) -> HTTPResponse:
+        """One attempt; a ``use_dpop_nonce`` answer is sent once more with the nonce, within the attempt."""
+        binding = self._request.binding
+        response = await send(http_client, self._request.build(grant_fields))
+        binding.observe(response)
+        if binding.wants_nonce(response, token_endpoint=True):
+            response = await send(http_client, self._request.build(grant_fields))
+            binding.observe(response)
+        return response
 
     def _should_retry(self, response: HTTPResponse, retries: int) -> bool:
         return retries < self._retry.total and self._retry.is_retryable(response.code)

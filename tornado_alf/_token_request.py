@@ -8,6 +8,7 @@ from typing import Any, Optional, Union
 
 from tornado.httpclient import HTTPRequest
 
+from ._binding import Binding
 from .auth import ClientAuthentication, FormFields
 
 #: A ``token_request_params`` value: one string, or several to repeat the field.
@@ -31,20 +32,28 @@ class TokenRequest:
         for every attempt.
     :arg fields: the form fields besides the credentials.
     :arg http_options: `HTTPRequest` keyword arguments (checked by ``_arguments``).
+    :arg binding: adds a DPoP proof to each request, when the client has a DPoP key.
     """
 
     def __init__(
-        self, url: str, auth: ClientAuthentication, fields: FormFields, http_options: Mapping[str, Any]
+        self,
+        url: str,
+        auth: ClientAuthentication,
+        fields: FormFields,
+        http_options: Mapping[str, Any],
+        binding: Optional[Binding] = None,
     ) -> None:
         self.url = url
+        self.binding = Binding() if binding is None else binding
         self._auth = auth
         self._fields = fields
         self._options = dict(http_options)
 
     @property
     def hidden(self) -> tuple[str, ...]:
-        """Every spelling of the secret the latest request carried, to blank out of errors."""
-        return self._auth.hidden
+        """Every spelling of the secret the latest request carried, and its DPoP proof, to blank out of errors."""
+        proof = self.binding.last_proof
+        return (*self._auth.hidden, proof, proof.rpartition(".")[2]) if proof else self._auth.hidden
 
     def build(self, grant_fields: Optional[FormFields] = None) -> HTTPRequest:
         """A new token request: a POST of the form that never follows a redirect.
@@ -58,13 +67,15 @@ class TokenRequest:
         headers.setdefault("Accept", "application/json")
         self._auth.apply(form, headers)
         options = {**self._options, "headers": headers}
-        return HTTPRequest(
+        request = HTTPRequest(
             self.url,
             **options,
             method="POST",
             body=urllib.parse.urlencode(form, quote_via=urllib.parse.quote),
             follow_redirects=False,
         )
+        self.binding.sign_token_request(request)
+        return request
 
     def __repr__(self) -> str:
         return f"<TokenRequest to {urllib.parse.urlsplit(self.url).netloc} with {self._auth!r}>"

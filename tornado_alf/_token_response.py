@@ -56,7 +56,11 @@ def parse_expires_in(value: object) -> Optional[float]:
 
 
 def parse_token_response(
-    response: HTTPResponse, issued_at: float, endpoint: str, hide: Collection[str] = ()
+    response: HTTPResponse,
+    issued_at: float,
+    endpoint: str,
+    hide: Collection[str] = (),
+    token_types: Collection[str] = ("bearer",),
 ) -> Token:
     """The `Token` in a token endpoint response, or `TokenError` saying what was wrong.
 
@@ -65,6 +69,8 @@ def parse_token_response(
     :arg str endpoint: how to name the endpoint in messages (its host).
     :arg hide: the client's credentials in every spelling sent; should the endpoint
         quote one back (in an error field, a ``Location``), it reads ``[hidden]``.
+    :arg token_types: the ``token_type`` values the client can use, lower-cased:
+        ``bearer``, and ``dpop`` for a client with a DPoP key (RFC 9449 sec. 5).
     """
     code = response.code
     if code == NETWORK_FAILURE:
@@ -82,20 +88,23 @@ def parse_token_response(
         raise _error_response(response, endpoint, hide)
     document = _json_object(response, endpoint)
     try:
-        return _token_from(document, issued_at)
+        return _token_from(document, issued_at, token_types)
     except ValueError as exc:  # the messages name fields and types, never values
         raise TokenError(code, f"unusable token response from {endpoint}: {exc}", response) from None
 
 
-def _token_from(document: dict[str, Any], issued_at: float) -> Token:
+_TOKEN_TYPES = {"bearer": "Bearer", "dpop": "DPoP"}
+
+
+def _token_from(document: dict[str, Any], issued_at: float, token_types: Collection[str]) -> Token:
     access_token = valid_access_token(document.get("access_token"))
     token_type = document.get("token_type", "Bearer")
-    if not isinstance(token_type, str) or token_type.lower() != "bearer":
-        raise ValueError("token_type is not Bearer")
+    if not isinstance(token_type, str) or token_type.lower() not in token_types:
+        raise ValueError("token_type is not " + " or ".join(_TOKEN_TYPES[t] for t in token_types))
     scope = document.get("scope")
     return Token(
         access_token=access_token,
-        token_type="Bearer",  # noqa: S106 - a scheme name, not a secret
+        token_type=_TOKEN_TYPES[token_type.lower()],
         expires_in=parse_expires_in(document.get("expires_in")),
         scope=scope if isinstance(scope, str) else None,
         issued_at=issued_at,

@@ -121,6 +121,14 @@ class TornadoClient:
     :arg bool stale_token_grace: when the token endpoint fails for a server-side
         reason, keep using a token inside its ``expiry_margin`` until the expiry the
         endpoint gave (never past it), with one WARNING per token.
+    :arg dpop_key: sender-constrain tokens with DPoP (RFC 9449): ``True`` for a P-256 key
+        made for this client, or a private key as a PEM (str or bytes) or a JWK (a
+        mapping): EC P-256 (ES256), RSA (RS256, PS256 when the JWK's ``alg`` says so) or
+        Ed25519 (EdDSA). Every token request and every request with a DPoP token carries a
+        new proof; server nonces are kept per origin. Needs the ``tornado-alf[jwt]``
+        extra. See :doc:`sender-constrained`.
+    :arg bool present_client_cert: present the client certificate of ``http_options``
+        to resources too, for certificate-bound tokens (RFC 8705 sec. 3).
     :raises ValueError: for arguments that cannot work, naming the argument.
     :raises TypeError: for a value of the wrong type, e.g. ``hooks`` without any ``on_*`` method.
 
@@ -163,6 +171,8 @@ class TornadoClient:
         max_subjects: int = 10_000,
         failure_cooldown: float = 5.0,
         stale_token_grace: bool = True,
+        dpop_key: Union[str, bytes, Mapping[str, Any], bool, None] = None,
+        present_client_cert: bool = False,
     ) -> None:
         # Every argument but http_client, by name, to be checked (_arguments) and built into parts.
         arguments = {name: value for name, value in locals().items() if name not in ("self", "http_client")}
@@ -171,6 +181,7 @@ class TornadoClient:
         self._reauth_statuses = parts.reauth_statuses
         self._recorder = parts.recorder
         self._endpoint = parts.endpoint
+        self._binding = parts.binding
         self._closed = False
         self._tokens = parts.tokens
         self._reauth = parts.reauth
@@ -290,7 +301,11 @@ class TornadoClient:
         def fresh() -> HTTPRequest:  # each hop and the replay start from the caller's request
             return outgoing_copy(request, headers, kwargs)
 
-        response, token_seen = await send(http_client, outgoing, cached.authorization, fresh)
+        binder = self._binding.for_token(cached.token) if self._binding.active else None
+        response, token_seen = await send(http_client, outgoing, cached.authorization, fresh, binder)
+        if token_seen and binder is not None and self._nonce_again(outgoing, response):
+            # RFC 9449 sec. 9: the same token, new proofs with the resource's nonce; no re-authentication.
+            response, token_seen = await send(http_client, fresh(), cached.authorization, fresh, binder)
         # A rejection from a hop the token did not go to says nothing about the token.
         if token_seen and self._new_token_may_help(response):
             response = await self._after_rejection(reauth, cached, outgoing, response, http_client, fresh)
@@ -352,13 +367,18 @@ class TornadoClient:
         renewed = await reauth.renew(rejected, host, response.code, outgoing.body_producer is None)
         if renewed is None:
             return response
-        replayed, token_seen = await send(http_client, fresh(), renewed.authorization, fresh)
+        binder = self._binding.for_token(renewed.token) if self._binding.active else None
+        replayed, token_seen = await send(http_client, fresh(), renewed.authorization, fresh, binder)
         if token_seen:
             reauth.answered(renewed, host, replayed.code, self._new_token_may_help(replayed))
         return replayed
 
+    def _nonce_again(self, outgoing: HTTPRequest, response: HTTPResponse) -> bool:
+        """Whether the resource asked for a DPoP nonce and the request can go once more."""
+        return outgoing.body_producer is None and self._binding.wants_nonce(response, token_endpoint=False)
+
     def _new_token_may_help(self, response: HTTPResponse) -> bool:
-        if response.code not in self._reauth_statuses:
+        if response.code not in self._reauth_statuses or self._binding.wants_nonce(response, token_endpoint=False):
             return False
         challenge = bearer_challenge(response)
         if challenge is None or challenge.wants_new_token:

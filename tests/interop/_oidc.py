@@ -104,6 +104,10 @@ def _configuration(client_secrets: dict[str, str], rsa: RSAKey, ec: ECKey, pki: 
         _client("private-key-client", "private_key_jwt", jwks=public_jwks),
         _client("mtls-client", "tls_client_auth", tls_client_auth_san_dns=CLIENT_SAN_DNS),
         _client("public-client", "none"),
+        _client("dpop-client", "client_secret_basic", client_secret=client_secrets["dpop-client"],
+                dpop_bound_access_tokens=True),
+        _client("mtls-bound-client", "tls_client_auth", tls_client_auth_san_dns=CLIENT_SAN_DNS,
+                tls_client_certificate_bound_access_tokens=True),
         # Registered for the authorization code grant only: unauthorized_client here.
         {
             **_client("code-client", "client_secret_basic", client_secret=client_secrets["code-client"]),
@@ -153,6 +157,7 @@ def run_oidc_provider(directory: Path) -> Iterator[OidcProvider]:
         "post-client": AWKWARD + secrets.token_urlsafe(32),
         "jwt-client": secrets.token_urlsafe(48),
         "code-client": secrets.token_urlsafe(32),
+        "dpop-client": secrets.token_urlsafe(32),
     }
     rsa = RSAKey.generate_key(2048, parameters={"kid": "rsa-1"})
     ec = ECKey.generate_key("P-256", parameters={"kid": "ec-1"})

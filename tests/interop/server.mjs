@@ -5,7 +5,10 @@
 //   resources: { "<resource indicator>": "<space separated scopes>" }
 //   scopes:    scopes the provider knows (client_credentials drops the others)
 //   tls:       optional { cert, key, ca } PEMs; adds an https listener that asks for a client
-//              certificate (tls_client_auth, RFC 8705) and reports its origin as "mtls_origin"
+//              certificate (tls_client_auth, RFC 8705) and reports its origin as "mtls_origin";
+//              clients with tls_client_certificate_bound_access_tokens get certificate-bound tokens
+// DPoP (RFC 9449) is on, with nonces required of every DPoP proof; clients with
+// dpop_bound_access_tokens must send one.
 // Listens on 127.0.0.1 port 0 and prints ONE line of JSON on stdout once it accepts requests:
 //   { "issuer": "http://127.0.0.1:<port>", "mtls_origin": "https://127.0.0.1:<port>" | null }
 // Runs until it is killed. Errors go to stderr.
@@ -45,6 +48,7 @@ function mtlsFeature() {
     enabled: true,
     tlsClientAuth: true,
     getCertificate: peerCertificate,
+    certificateBoundAccessTokens: true,
     certificateAuthorized(ctx) {
       return ctx.socket.authorized === true;
     },
@@ -63,6 +67,8 @@ function configuration(config) {
     scopes: config.scopes ?? [],
     jwks: signingJwks(),
     cookies: { keys: [randomBytes(32).toString('base64url')] },
+    // RSA proofs too, so the tests can show each key type the client signs with.
+    enabledJWA: { dPoPSigningAlgValues: ['ES256', 'EdDSA', 'RS256', 'PS256'] },
     clientAuthMethods: [
       'client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none',
       ...(config.tls ? ['tls_client_auth'] : []),
@@ -71,6 +77,7 @@ function configuration(config) {
       devInteractions: { enabled: false },
       introspection: { enabled: true },
       clientCredentials: { enabled: true },
+      dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true },
       mTLS: config.tls ? mtlsFeature() : { enabled: false },
       resourceIndicators: {
         enabled: true,

@@ -30,8 +30,9 @@ def token_key_digest(
     auth_method: str,
     fingerprint: str,
     http_options: Optional[Mapping[str, Any]] = None,
+    binding: str = "",
 ) -> str:
-    """A digest naming one token: whose, from where, for what, asked how (64 hex digits).
+    """A digest naming one token: whose, from where, for what, asked how, bound to what (64 hex digits).
 
     It covers the token endpoint, client id, auth method, the credential's
     ``fingerprint`` (see `ClientAuthentication.fingerprint`), the form fields
@@ -39,12 +40,15 @@ def token_key_digest(
     (headers, client certificate), so clients that would get different tokens
     never share one. The identity is stretched with PBKDF2 (`KEY_ROUNDS`): the
     key never holds a secret, and testing a guessed secret against it costs as
-    much as a password check.
+    much as a password check. ``binding`` names the DPoP key and the certificate shown to
+    resources a token is bound to (their public thumbprints, RFC 9449 ``jkt`` and RFC 8705
+    ``x5t#S256``): such a token is read back only by a client holding them.
     """
-    identity = json.dumps(
-        [token_endpoint, client_id, auth_method, fingerprint, sorted(fields), _request_identity(http_options)],
-        separators=(",", ":"),
-    )
+    parts: list[Any] = [token_endpoint, client_id, auth_method, fingerprint, sorted(fields),
+                        _request_identity(http_options)]
+    if binding:
+        parts.append(binding)
+    identity = json.dumps(parts, separators=(",", ":"))
     return _stretched(identity)
 
 
@@ -103,9 +107,10 @@ def decode_token(raw: Union[str, bytes]) -> Token:
     if expires_in is not None and not 0 <= expires_in < math.inf:  # inf: huge values of opposite signs
         raise ValueError("stored expires_at is before issued_at or out of range")
     scope = value.get("scope")
-    if value.get("token_type") != "Bearer" or not (scope is None or isinstance(scope, str)):
+    token_type = value.get("token_type")
+    if token_type not in ("Bearer", "DPoP") or not (scope is None or isinstance(scope, str)):
         raise ValueError("stored token_type or scope is unusable")
-    return Token(access_token, "Bearer", expires_in, scope, issued_at)
+    return Token(access_token, token_type, expires_in, scope, issued_at)
 
 
 def _finite(value: object, name: str) -> float:
