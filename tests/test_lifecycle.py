@@ -15,6 +15,7 @@ from typing import Callable
 
 import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
 from tests.lifecycle_kit import HTTP_CLIENTS, client_for, leftover_tasks, new_http_client, servers, until
 from tornado_alf import TokenError, TornadoClient
@@ -71,8 +72,9 @@ async def test_reauthentications_count_only_replays_with_another_token(auth_serv
 async def test_a_401_on_a_body_producer_request_invalidates_the_token_without_replay(
     auth_server: AuthServer,
 ) -> None:
-    # simple_httpclient only: Tornado's curl_httpclient does not support body_producer.
-    client = client_for(auth_server)
+    # simple_httpclient only, whatever the run's default: Tornado's curl_httpclient ignores body_producer.
+    simple = SimpleAsyncHTTPClient(force_instance=True)
+    client = client_for(auth_server, http_client=simple)
     await client.fetch(auth_server.resource_url)
     auth_server.revoke_all()
     written: list[int] = []
@@ -90,6 +92,7 @@ async def test_a_401_on_a_body_producer_request_invalidates_the_token_without_re
     assert (auth_server.token_requests, len(written), auth_server.resource_requests) == (2, 4, 5)
     assert client.stats().reauthentications == 0  # invalidated, never sent again
     client.close()
+    simple.close()
 
 
 async def test_a_resource_that_refuses_every_token_costs_one_token_request_per_cooldown(
