@@ -7,6 +7,7 @@ the token endpoint, the token manager and the recorder; `discover_for` finds wha
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import urllib.parse
 from collections.abc import Iterable, Mapping
@@ -42,6 +43,29 @@ from ._token_request import ParamValue
 from .auth import ClientAuthentication, client_authentication, credential_methods, rotating_authentication
 from .retry import Retry
 from .stores.codec import token_key_digest
+
+#: How many credentials' store keys a client remembers (a rotation adds one).
+MAX_KNOWN_CREDENTIALS = 8
+
+
+class StoreKeys:
+    """Store keys by credential fingerprint, each stretched once, off the event loop."""
+
+    def __init__(self, key: Callable[[str], str]) -> None:
+        self._key = key
+        self._known: dict[str, str] = {}
+
+    async def of(self, fingerprint: str) -> str:
+        """The store key of the credential ``fingerprint`` names."""
+        known = self._known.get(fingerprint)
+        if known is None:
+            # PBKDF2 (stores.codec.KEY_ROUNDS) takes tens of milliseconds: a thread does it, so
+            # that building a client never blocks the loop and its first acquisition does not either.
+            known = await asyncio.get_running_loop().run_in_executor(None, self._key, fingerprint)
+            if len(self._known) >= MAX_KNOWN_CREDENTIALS:
+                self._known.clear()  # rotated-out credentials: only the recent ones are asked for
+            self._known[fingerprint] = known
+        return known
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,20 +147,21 @@ def client_parts(
         return token_key_digest(token_endpoint, client_id, fields, auth_method=auth_method,
                                 fingerprint=fingerprint, http_options=options, binding=binding.tag)
 
-    # A rotating credential's key is known once it is read: prepare() computes it then.
-    base_key = "" if cache is None or endpoint.rotates else key(auth.fingerprint)
+    # The store key is known once the credential is read, at the first acquisition: prepare() computes it.
+    store_keys = StoreKeys(key)
 
     def manager(grant_fields: Optional[GrantFields]) -> TokenManager:
         async def prepare() -> str:
             _, credential, grant_print = await endpoint.refresh(grant_fields)
             if cache is None:
                 return ""  # no store: no key to compute
-            client_key = key(credential) if endpoint.rotates else base_key  # stretched once per credential
+            client_key = await store_keys.of(credential)
             return subject_key(client_key, grant_print) if grant_print else client_key
 
+        needs_prepare = cache is not None or endpoint.rotates or grant_fields is not None
         return TokenManager(
-            lambda: endpoint.request_token(http_client_of(), grant_fields), cache, base_key, policy,
-            recorder=recorder, prepare=prepare if endpoint.rotates or grant_fields is not None else None,
+            lambda: endpoint.request_token(http_client_of(), grant_fields), cache, "", policy,
+            recorder=recorder, prepare=prepare if needs_prepare else None,
             cooldown=cooldown_rule, stale_grace=stale_token_grace,
         )
 
