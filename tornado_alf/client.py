@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any, Callable, Optional, Union
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
+from tornado.httputil import HTTPHeaders
 
 from ._assembly import client_parts, discover_for
 from ._caller_request import outgoing_copy, refuse_own_credentials
 from ._challenge import bearer_challenge
 from ._expiry import CachedToken
 from ._plain_http import insecure_http_allowed
-from ._redirects import send
+from ._redirects import Held, send
 from ._token import Token
 from ._token_request import ParamValue
 from ._transport import Transport
@@ -172,10 +174,16 @@ class TornadoClient:
         return cls(token_endpoint, client_id, client_secret, auth_method=auth_method,
                    allow_insecure_http=allow_insecure_http, **kwargs)
 
-    async def fetch(
+    def fetch(
         self, request: Union[str, HTTPRequest], raise_error: bool = True, **kwargs: Any
-    ) -> HTTPResponse:
+    ) -> asyncio.Future[HTTPResponse]:
         """Send ``request`` with a bearer token; the same contract as `AsyncHTTPClient.fetch`.
+
+        Returns a `~asyncio.Future` as `AsyncHTTPClient.fetch` does, to ``await``,
+        ``yield`` in a ``gen.coroutine``, pass to ``IOLoop.add_future`` or leave: the
+        request is sent whether or not anyone waits for it. Cancelling the future
+        cancels this request (if no token is there yet, it is never sent), never the
+        token request other calls wait for.
 
         ``request`` is a URL (``kwargs`` build the `~tornado.httpclient.HTTPRequest`)
         or an `~tornado.httpclient.HTTPRequest`, which is never modified. A 401
@@ -185,6 +193,9 @@ class TornadoClient:
         ``body_producer`` (it cannot be read twice) is not sent again, but the next
         request gets a new token. During a ``reauth_cooldown`` a 401 is returned as
         it is. `bearer_challenge` reads the challenge of the response returned or raised.
+        ``header_callback`` and ``streaming_callback`` see only the response returned:
+        an answer the request is sent again for never reaches them (a streamed body
+        stays streamed; only such a rejection's body waits until the replay is decided).
 
         Redirects are followed here, with Tornado's rules (``follow_redirects``,
         ``max_redirects``, 301/302 POST and 303 become a GET), whatever the Tornado
@@ -195,12 +206,17 @@ class TornadoClient:
             (or not sent again). Code 599 when the client was closed meanwhile.
         :raises tornado.httpclient.HTTPClientError: for a non-2xx answer when
             ``raise_error`` is true, as Tornado does.
-        :raises ValueError: before any token is requested, for ``kwargs`` with an
-            `HTTPRequest`, a request that carries its own credentials (``auth_username``,
-            user info in the URL, an ``Authorization`` header), plain ``http://`` off the
-            loopback (unless ``allow_insecure_http``), or a ``body_producer`` with the
-            Curl client (it ignores it).
-        :raises RuntimeError: for a Curl ``http_client`` created on another event loop.
+        :raises ValueError: for a header name or value with a CR or LF, as Tornado does;
+            at once, before any token is requested, for ``kwargs`` with an `HTTPRequest`,
+            a request that carries its own credentials (``auth_username``, user info in the URL, an ``Authorization``
+            header), plain ``http://`` off the loopback (unless ``allow_insecure_http``), or
+            a ``body_producer`` with the Curl client (it ignores it).
+        :raises RuntimeError: at once, on a closed client, or for a Curl ``http_client``
+            created on another event loop.
+
+        .. versionchanged:: 2.0
+           Returns a `~asyncio.Future` (was a coroutine); a CR or LF in a header is
+           `ValueError`; callbacks no longer see an answer that is replayed.
         """
         if self._closed:
             raise RuntimeError("fetch() called on a closed TornadoClient")
@@ -210,17 +226,32 @@ class TornadoClient:
         outgoing = outgoing_copy(request, headers, kwargs)
         refuse_own_credentials(outgoing)
         http_client = self._transport.for_request(outgoing)
-        cached = self._tokens.current() or await self._tokens.get()
 
         def fresh() -> HTTPRequest:  # each hop and the replay start from the caller's request
             return outgoing_copy(request, headers, kwargs)
 
-        response, token_seen = await send(http_client, outgoing, cached.authorization, fresh)
+        return asyncio.ensure_future(self._fetch(outgoing, http_client, fresh, raise_error))
+
+    async def _fetch(
+        self,
+        outgoing: HTTPRequest,
+        http_client: AsyncHTTPClient,
+        fresh: Callable[[], HTTPRequest],
+        raise_error: bool,
+    ) -> HTTPResponse:
+        cached = self._tokens.current() or await self._tokens.get()
+        held = None
+        if outgoing.body_producer is None and (outgoing.header_callback or outgoing.streaming_callback):
+            held = Held(self._new_token_for)
+        first, token_seen = await send(http_client, outgoing, cached.authorization, fresh, held)
+        response = first
         # A rejection from a hop the token did not go to says nothing about the token.
         if token_seen and self._new_token_may_help(response):
             response = await self._after_rejection(cached, outgoing, response, http_client, fresh)
         elif token_seen and cached.after_rejection:
             self._reauth.answered(cached, "", response.code, False)
+        if held is not None and response is first:
+            held.release()  # kept for a replay that did not happen
         if raise_error and response.error is not None:
             raise response.error
         return response
@@ -289,6 +320,13 @@ class TornadoClient:
         log.debug("resource answered %d with Bearer error %s: a new token would not help, not replayed",
                   response.code, challenge.error)
         return False
+
+    def _new_token_for(self, code: int, headers: HTTPHeaders) -> bool:
+        """Whether an answer (its status and headers) rejects the token: a new one may help."""
+        if code not in self._reauth_statuses:
+            return False
+        challenge = bearer_challenge(headers)
+        return challenge is None or challenge.wants_new_token
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else repr(self._tokens)
