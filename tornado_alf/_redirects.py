@@ -196,6 +196,7 @@ class _Gate:
         self._block: list[str] = []
         self._passing: Optional[bool] = None
         self._keeping = False
+        self._early: list[bytes] = []
 
     def header(self, line: str) -> None:
         if self._passing is None:
@@ -213,6 +214,9 @@ class _Gate:
                 self._keeping = self._held is not None and self._held.replayed(code, headers)
             for item in block:
                 self._pass(item)
+            early, self._early = self._early, []
+            for data in early:
+                self.chunk(data)
         elif self._passing:
             self._pass(line)
 
@@ -223,6 +227,9 @@ class _Gate:
             self._header_callback(line)
 
     def chunk(self, data: bytes) -> Any:
+        if self._passing is None:  # Curl may deliver body before the header lines' callbacks
+            self._early.append(data)
+            return None
         if self._passing is False or self._streaming_callback is None:
             return None
         if self._keeping and self._held is not None:
