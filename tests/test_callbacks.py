@@ -178,7 +178,7 @@ async def test_a_fetch_nobody_awaits_still_sends(auth_server: AuthServer, alf: T
 
 
 async def test_fetch_is_yieldable_in_a_gen_coroutine(auth_server: AuthServer, alf: TornadoClient) -> None:
-    @gen.coroutine  # type: ignore[misc]
+    @gen.coroutine
     def legacy() -> Any:
         response = yield alf.fetch(auth_server.resource_url)
         return response.code
@@ -198,11 +198,11 @@ async def test_cancelling_one_fetch_spares_the_token_request(auth_server: AuthSe
     assert cancelled.cancelled()
 
 
-@pytest.mark.parametrize("name, value", [("X-Trace", "a\r\nInjected: 1"), ("X-Trace", "a\nb"), ("Bad\rName", "v")])
+@pytest.mark.parametrize(("name", "value"), [("X-Trace", "a\r\nInjected: 1"), ("X-Trace", "a\nb"), ("Bad\rName", "v")])
 async def test_cr_or_lf_in_a_header_is_value_error(
     auth_server: AuthServer, alf: TornadoClient, name: str, value: str
 ) -> None:
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match="CR, LF") as caught:
         await alf.fetch(auth_server.resource_url, headers={name: value})
     assert "Injected" not in str(caught.value)  # the value may be a secret: not quoted
     assert auth_server.resource_requests == 0

@@ -12,7 +12,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 from tornado.httputil import HTTPHeaders
 
 from ._assembly import client_parts, discover_for
-from ._caller_request import outgoing_copy, refuse_own_credentials
+from ._caller_request import outgoing_copy, refuse_line_breaks, refuse_own_credentials
 from ._challenge import bearer_challenge
 from ._expiry import CachedToken
 from ._plain_http import insecure_http_allowed
@@ -206,11 +206,12 @@ class TornadoClient:
             (or not sent again). Code 599 when the client was closed meanwhile.
         :raises tornado.httpclient.HTTPClientError: for a non-2xx answer when
             ``raise_error`` is true, as Tornado does.
-        :raises ValueError: for a header name or value with a CR or LF, as Tornado does;
-            at once, before any token is requested, for ``kwargs`` with an `HTTPRequest`,
-            a request that carries its own credentials (``auth_username``, user info in the URL, an ``Authorization``
-            header), plain ``http://`` off the loopback (unless ``allow_insecure_http``), or
-            a ``body_producer`` with the Curl client (it ignores it).
+        :raises ValueError: at once, before any token is requested, for ``kwargs`` with an
+            `HTTPRequest`, a header name or value with a CR or LF (as Tornado 6.6 raises,
+            whatever the version and HTTP client), a request that carries its own credentials
+            (``auth_username``, user info in the URL, an ``Authorization`` header), plain
+            ``http://`` off the loopback (unless ``allow_insecure_http``), or a
+            ``body_producer`` with the Curl client (it ignores it).
         :raises RuntimeError: at once, on a closed client, or for a Curl ``http_client``
             created on another event loop.
 
@@ -225,6 +226,7 @@ class TornadoClient:
         headers = kwargs.pop("headers", None)
         outgoing = outgoing_copy(request, headers, kwargs)
         refuse_own_credentials(outgoing)
+        refuse_line_breaks(outgoing)
         http_client = self._transport.for_request(outgoing)
 
         def fresh() -> HTTPRequest:  # each hop and the replay start from the caller's request
