@@ -40,6 +40,8 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(Any|Optional|Union|Callable|Awaitable|Generator|Iterable|Mapping|Sequence|Collection)"),
     (r"py:.*", r"(AsyncHTTPClient|HTTPRequest|HTTPResponse|HTTPClientError|HTTPHeaders|RequestHandler)(\..*)?"),
     (r"py:.*", r"(ValueError|TypeError|RuntimeError|ImportError|DeprecationWarning|Exception)"),
+    # asyncio.Future as the C module names it (fetch's return type).
+    (r"py:class", r"_asyncio\.Future"),
     # The self type of AuthServer.start and __aenter__ (a subclass gets itself back): private.
     (r"py:class", r"tornado_alf\.testing\._Server"),
 ]
