@@ -42,6 +42,8 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(ValueError|TypeError|RuntimeError|ImportError|DeprecationWarning|Exception)"),
     # OnBehalfOf is made by TornadoClient.on_behalf_of, never by users: its constructor names internals.
     (r"py:class", r"tornado_alf\._(manager|reauth)\.(TokenManager|Reauthentication)"),
+    # asyncio.Future as the C module names it (fetch's return type).
+    (r"py:class", r"_asyncio\.Future"),
     # The self type of AuthServer.start and __aenter__ (a subclass gets itself back): private.
     (r"py:class", r"tornado_alf\.testing\._Server"),
 ]

@@ -17,6 +17,7 @@ from collections.abc import Awaitable
 from typing import Any, Callable, Optional, Protocol
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
+from tornado.httputil import HTTPHeaders, HTTPInputError
 
 from ._curl import hide_credentials
 
@@ -57,6 +58,7 @@ async def send(
     authorization: str,
     fresh: Callable[[], HTTPRequest],
     binding: Optional[HopBinding] = None,
+    held: Optional[Held] = None,
 ) -> tuple[HTTPResponse, bool]:
     """Send ``first`` with ``authorization``, follow its redirects; the response, and whether its hop had the token.
 
@@ -65,6 +67,8 @@ async def send(
         request Tornado has sent (it writes ``Host`` and others onto those).
     :arg binding: for sender-constrained tokens: binds each hop that carries the
         token (a DPoP proof of its own) and sees each hop's response (its nonce).
+    :arg held: for an attempt that may be replayed: an answer it says will be
+        (on a hop that had the token) is kept from the caller's callbacks.
     :raises: what `AsyncHTTPClient.fetch` raises with ``raise_error=False``.
     """
     first.headers["Authorization"] = authorization
@@ -76,13 +80,13 @@ async def send(
     follow = bool(follow) and budget > 0
     # What the hop changes on the caller's copy, put back: the response's request shows it.
     saved = (first.follow_redirects, first.header_callback, first.streaming_callback, first.prepare_curl_callback)
-    response = await _hop(client, first, gated=follow)
+    response = await _hop(client, first, gated=follow, held=held)
     first.follow_redirects, first.header_callback, first.streaming_callback, first.prepare_curl_callback = saved
     if binding is not None:
         binding.observe(response)
     if not follow or not follows(response):
         return response, True
-    return await _chain(client, first, response, authorization, fresh, budget, binding)
+    return await _chain(client, first, response, authorization, fresh, budget, binding, held)
 
 
 async def _chain(
@@ -93,6 +97,7 @@ async def _chain(
     fresh: Callable[[], HTTPRequest],
     budget: int,
     binding: Optional[HopBinding],
+    held: Optional[Held],
 ) -> tuple[HTTPResponse, bool]:
     home = origin(first.url)
     hop, method, bodiless = first, first.method, False
@@ -116,7 +121,7 @@ async def _chain(
                 binding.bind(hop)
         else:
             _drop(hop, _CREDENTIAL_HEADERS)
-        response = await _hop(client, hop, gated=budget > 0)
+        response = await _hop(client, hop, gated=budget > 0, held=held if carried else None)
         if binding is not None:
             binding.observe(response)
     # As Tornado does: the caller's request, the URL the answer came from.
@@ -145,67 +150,121 @@ def _drop(request: HTTPRequest, names: tuple[str, ...]) -> None:
             del request.headers[name]
 
 
-def _hop(client: AsyncHTTPClient, request: HTTPRequest, *, gated: bool) -> Awaitable[HTTPResponse]:
+def _hop(
+    client: AsyncHTTPClient, request: HTTPRequest, *, gated: bool, held: Optional[Held] = None
+) -> Awaitable[HTTPResponse]:
     """One hop, never followed by the HTTP client itself.
 
     :arg gated: whether a redirect answer would be followed (here): then the
         caller's callbacks do not see it, as they do not in Tornado.
+    :arg held: whether an answer is to be kept from the callbacks for a replay.
     """
     hide_credentials(client, request)
     request.follow_redirects = False
-    if gated and (request.header_callback is not None or request.streaming_callback is not None):
-        gate = _Gate(request.header_callback, request.streaming_callback)
+    if (gated or held is not None) and (request.header_callback is not None or request.streaming_callback is not None):
+        gate = _Gate(request.header_callback, request.streaming_callback, gated, held)
         request.header_callback = gate.header
         request.streaming_callback = gate.chunk if request.streaming_callback is not None else None
-    return client.fetch(request, raise_error=False)
+    try:
+        return client.fetch(request, raise_error=False)
+    except HTTPInputError:  # Tornado 6.6 on copying the headers; its message quotes the value, maybe a secret
+        raise ValueError("a header name or value has a CR, LF or another character not allowed") from None
+
+
+class Held:
+    """The callbacks' share of an answer that its attempt's replay may replace.
+
+    :arg replayed: told an answer's status and headers at the end of its header
+        block, whether the attempt will be sent again for it. Those answers are
+        kept here (a rejection: a short body) rather than passed on; `release`
+        passes them on after all, when the answer is the one returned.
+    """
+
+    def __init__(self, replayed: Callable[[int, HTTPHeaders], bool]) -> None:
+        self.replayed = replayed
+        self._kept: list[tuple[Callable[[Any], Any], Any]] = []
+
+    def keep(self, callback: Optional[Callable[[Any], Any]], item: Any) -> None:
+        if callback is not None:
+            self._kept.append((callback, item))
+
+    def release(self) -> None:
+        """Pass what was kept to the callbacks, in order; once."""
+        kept, self._kept = self._kept, []
+        for callback, item in kept:
+            callback(item)
 
 
 class _Gate:
-    """Passes a hop's header lines and body to the caller's callbacks unless the hop is a redirect to follow.
+    """Passes a hop's header lines and body to the caller's callbacks unless the hop is held back.
 
-    Undecided until the end of a header block: a redirect with a ``Location``
-    is held back (and its body dropped), anything else is passed on as it comes.
-    Informational blocks (100 Continue, as Curl reports them) are passed on.
+    Undecided until the end of a header block: a redirect with a ``Location`` to
+    follow is dropped with its body; an answer its attempt will be replayed for
+    is kept in `Held`; anything else is passed on as it comes. Informational
+    blocks (100 Continue, as Curl reports them) are passed on.
     """
 
     def __init__(
         self,
         header_callback: Optional[Callable[[str], None]],
         streaming_callback: Optional[Callable[[bytes], Any]],
+        follow: bool = True,
+        held: Optional[Held] = None,
     ) -> None:
         self._header_callback = header_callback
         self._streaming_callback = streaming_callback
+        self._follow = follow
+        self._held = held
         self._block: list[str] = []
         self._passing: Optional[bool] = None
+        self._keeping = False
+        self._early: list[bytes] = []
 
     def header(self, line: str) -> None:
         if self._passing is None:
             self._block.append(line)
             if line.strip():
                 return
-            code = _status(self._block[0])
-            redirect = code in REDIRECT_CODES and any(
-                item.lower().startswith("location:") for item in self._block[1:]
-            )
             block, self._block = self._block, []
-            if redirect:
+            code = _status(block[0])
+            headers = _headers(block[1:])
+            if self._follow and code in REDIRECT_CODES and "Location" in headers:
                 self._passing = False
                 return
             if code >= 200:
                 self._passing = True
+                self._keeping = self._held is not None and self._held.replayed(code, headers)
             for item in block:
                 self._pass(item)
+            early, self._early = self._early, []
+            for data in early:
+                self.chunk(data)
         elif self._passing:
             self._pass(line)
 
     def _pass(self, line: str) -> None:
-        if self._header_callback is not None:
+        if self._keeping and self._held is not None:
+            self._held.keep(self._header_callback, line)
+        elif self._header_callback is not None:
             self._header_callback(line)
 
     def chunk(self, data: bytes) -> Any:
+        if self._passing is None:  # Curl may deliver body before the header lines' callbacks
+            self._early.append(data)
+            return None
         if self._passing is False or self._streaming_callback is None:
             return None
+        if self._keeping and self._held is not None:
+            self._held.keep(self._streaming_callback, data)
+            return None
         return self._streaming_callback(data)
+
+
+def _headers(lines: list[str]) -> HTTPHeaders:
+    try:
+        return HTTPHeaders.parse("".join(line for line in lines if line.strip()))
+    except HTTPInputError:  # the HTTP client reports its own error for such an answer
+        return HTTPHeaders()
 
 
 def _status(start_line: str) -> int:

@@ -105,16 +105,16 @@ class OnBehalfOf:
         self._fetch_with = fetch_with
         self._closed = closed
 
-    async def fetch(
+    def fetch(
         self, request: Union[str, HTTPRequest], raise_error: bool = True, **kwargs: Any
-    ) -> HTTPResponse:
-        """`TornadoClient.fetch`, with the subject's token (exchanged once, then cached).
+    ) -> Awaitable[HTTPResponse]:
+        """`TornadoClient.fetch`, with the subject's token (exchanged once, then cached): a future too.
 
         :raises TokenError: when the exchange failed; the request was not sent.
         """
         if self._closed():
             raise RuntimeError("fetch() called on a closed TornadoClient")
-        return await self._fetch_with(self._tokens, self._reauth, request, raise_error, kwargs)
+        return self._fetch_with(self._tokens, self._reauth, request, raise_error, kwargs)
 
     async def get_token(self) -> Token:
         """The subject's token `fetch` would send now.

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any, Callable, Optional, Union
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 
 from ._assembly import client_parts, discover_for
-from ._caller_request import outgoing_copy, refuse_own_credentials
-from ._challenge import bearer_challenge
-from ._expiry import CachedToken
 from ._grants import ACCESS_TOKEN_TYPE, JwtBearerGrant, TokenExchange
 from ._manager import TokenManager
 from ._plain_http import insecure_http_allowed
 from ._reauth import Reauthentication
-from ._redirects import send
+from ._resource_request import ResourceRequests
 from ._sources import Credential, FileSecret
 from ._subjects import OnBehalfOf
 from ._token import Token
@@ -178,10 +175,9 @@ class TornadoClient:
         arguments = {name: value for name, value in locals().items() if name not in ("self", "http_client")}
         self._transport = Transport(http_client, insecure_http_allowed(allow_insecure_http))
         parts = client_parts(self._transport.token_client, **arguments)
-        self._reauth_statuses = parts.reauth_statuses
         self._recorder = parts.recorder
         self._endpoint = parts.endpoint
-        self._binding = parts.binding
+        self._requests = ResourceRequests(self._transport, parts.binding, parts.reauth_statuses)
         self._closed = False
         self._tokens = parts.tokens
         self._reauth = parts.reauth
@@ -217,10 +213,16 @@ class TornadoClient:
         return cls(token_endpoint, client_id, client_secret, auth_method=auth_method,
                    allow_insecure_http=allow_insecure_http, **kwargs)
 
-    async def fetch(
+    def fetch(
         self, request: Union[str, HTTPRequest], raise_error: bool = True, **kwargs: Any
-    ) -> HTTPResponse:
+    ) -> asyncio.Future[HTTPResponse]:
         """Send ``request`` with a bearer token; the same contract as `AsyncHTTPClient.fetch`.
+
+        Returns a `~asyncio.Future` as `AsyncHTTPClient.fetch` does, to ``await``,
+        ``yield`` in a ``gen.coroutine``, pass to ``IOLoop.add_future`` or leave: the
+        request is sent whether or not anyone waits for it. Cancelling the future
+        cancels this request (if no token is there yet, it is never sent), never the
+        token request other calls wait for.
 
         ``request`` is a URL (``kwargs`` build the `~tornado.httpclient.HTTPRequest`)
         or an `~tornado.httpclient.HTTPRequest`, which is never modified. A 401
@@ -230,6 +232,9 @@ class TornadoClient:
         ``body_producer`` (it cannot be read twice) is not sent again, but the next
         request gets a new token. During a ``reauth_cooldown`` a 401 is returned as
         it is. `bearer_challenge` reads the challenge of the response returned or raised.
+        ``header_callback`` and ``streaming_callback`` see only the response returned:
+        an answer the request is sent again for never reaches them (a streamed body
+        stays streamed; only such a rejection's body waits until the replay is decided).
 
         Redirects are followed here, with Tornado's rules (``follow_redirects``,
         ``max_redirects``, 301/302 POST and 303 become a GET), whatever the Tornado
@@ -240,16 +245,22 @@ class TornadoClient:
             (or not sent again). Code 599 when the client was closed meanwhile.
         :raises tornado.httpclient.HTTPClientError: for a non-2xx answer when
             ``raise_error`` is true, as Tornado does.
-        :raises ValueError: before any token is requested, for ``kwargs`` with an
-            `HTTPRequest`, a request that carries its own credentials (``auth_username``,
-            user info in the URL, an ``Authorization`` header), plain ``http://`` off the
-            loopback (unless ``allow_insecure_http``), or a ``body_producer`` with the
-            Curl client (it ignores it).
-        :raises RuntimeError: for a Curl ``http_client`` created on another event loop.
+        :raises ValueError: at once, before any token is requested, for ``kwargs`` with an
+            `HTTPRequest`, a header name or value with a CR or LF (as Tornado 6.6 raises,
+            whatever the version and HTTP client), a request that carries its own credentials
+            (``auth_username``, user info in the URL, an ``Authorization`` header), plain
+            ``http://`` off the loopback (unless ``allow_insecure_http``), or a
+            ``body_producer`` with the Curl client (it ignores it).
+        :raises RuntimeError: at once, on a closed client, or for a Curl ``http_client``
+            created on another event loop.
+
+        .. versionchanged:: 2.0
+           Returns a `~asyncio.Future` (was a coroutine); a CR or LF in a header is
+           `ValueError`; callbacks no longer see an answer that is replayed.
         """
         if self._closed:
             raise RuntimeError("fetch() called on a closed TornadoClient")
-        return await self._fetch_with(self._tokens, self._reauth, request, raise_error, kwargs)
+        return self._fetch_with(self._tokens, self._reauth, request, raise_error, kwargs)
 
     def on_behalf_of(
         self,
@@ -282,38 +293,15 @@ class TornadoClient:
         tokens, reauth = self._subjects.subject(exchange, subject_token)
         return OnBehalfOf(tokens, reauth, self._fetch_with, lambda: self._closed)
 
-    async def _fetch_with(
+    def _fetch_with(
         self,
         tokens: TokenManager,
         reauth: Reauthentication,
         request: Union[str, HTTPRequest],
         raise_error: bool,
         kwargs: dict[str, Any],
-    ) -> HTTPResponse:
-        if kwargs and not isinstance(request, str):
-            raise ValueError("kwargs can't be used if request is an HTTPRequest object")
-        headers = kwargs.pop("headers", None)
-        outgoing = outgoing_copy(request, headers, kwargs)
-        refuse_own_credentials(outgoing)
-        http_client = self._transport.for_request(outgoing)
-        cached = tokens.current() or await tokens.get()
-
-        def fresh() -> HTTPRequest:  # each hop and the replay start from the caller's request
-            return outgoing_copy(request, headers, kwargs)
-
-        binder = self._binding.for_token(cached.token) if self._binding.active else None
-        response, token_seen = await send(http_client, outgoing, cached.authorization, fresh, binder)
-        if token_seen and binder is not None and self._nonce_again(outgoing, response):
-            # RFC 9449 sec. 9: the same token, new proofs with the resource's nonce; no re-authentication.
-            response, token_seen = await send(http_client, fresh(), cached.authorization, fresh, binder)
-        # A rejection from a hop the token did not go to says nothing about the token.
-        if token_seen and self._new_token_may_help(response):
-            response = await self._after_rejection(reauth, cached, outgoing, response, http_client, fresh)
-        elif token_seen and cached.after_rejection:
-            reauth.answered(cached, "", response.code, False)
-        if raise_error and response.error is not None:
-            raise response.error
-        return response
+    ) -> asyncio.Future[HTTPResponse]:
+        return self._requests.start(tokens, reauth, self._requests.check(request, kwargs), raise_error)
 
     @property
     def token_endpoint(self) -> str:
@@ -352,40 +340,6 @@ class TornadoClient:
         self._tokens.close()
         self._subjects.close()
         self._transport.close()
-
-    async def _after_rejection(
-        self,
-        reauth: Reauthentication,
-        rejected: CachedToken,
-        outgoing: HTTPRequest,
-        response: HTTPResponse,
-        http_client: AsyncHTTPClient,
-        fresh: Callable[[], HTTPRequest],
-    ) -> HTTPResponse:
-        """What to return once ``response`` rejected the token: the replay's answer, or ``response``."""
-        host = urllib.parse.urlsplit(outgoing.url).netloc
-        renewed = await reauth.renew(rejected, host, response.code, outgoing.body_producer is None)
-        if renewed is None:
-            return response
-        binder = self._binding.for_token(renewed.token) if self._binding.active else None
-        replayed, token_seen = await send(http_client, fresh(), renewed.authorization, fresh, binder)
-        if token_seen:
-            reauth.answered(renewed, host, replayed.code, self._new_token_may_help(replayed))
-        return replayed
-
-    def _nonce_again(self, outgoing: HTTPRequest, response: HTTPResponse) -> bool:
-        """Whether the resource asked for a DPoP nonce and the request can go once more."""
-        return outgoing.body_producer is None and self._binding.wants_nonce(response, token_endpoint=False)
-
-    def _new_token_may_help(self, response: HTTPResponse) -> bool:
-        if response.code not in self._reauth_statuses or self._binding.wants_nonce(response, token_endpoint=False):
-            return False
-        challenge = bearer_challenge(response)
-        if challenge is None or challenge.wants_new_token:
-            return True
-        log.debug("resource answered %d with Bearer error %s: a new token would not help, not replayed",
-                  response.code, challenge.error)
-        return False
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else repr(self._tokens)

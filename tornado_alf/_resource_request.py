@@ -1,0 +1,142 @@
+"""One resource request with a token: checked, sent through the hop loop, replayed once when rejected.
+
+`TornadoClient.fetch` and `OnBehalfOf.fetch` both come here, each with its own token
+manager and re-authentication rule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import urllib.parse
+from collections.abc import Collection
+from typing import Any, Callable, Optional, Union
+
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
+from tornado.httputil import HTTPHeaders
+
+from ._binding import Binding
+from ._caller_request import outgoing_copy, refuse_line_breaks, refuse_own_credentials
+from ._challenge import bearer_challenge
+from ._expiry import CachedToken
+from ._manager import TokenManager
+from ._reauth import Reauthentication
+from ._redirects import Held, send
+from ._transport import Transport
+
+log = logging.getLogger("tornado_alf")
+
+
+@dataclasses.dataclass(frozen=True)
+class Outgoing:
+    """A checked request: the copy to send, the client to send it with, and fresh copies for later hops."""
+
+    request: HTTPRequest
+    http_client: AsyncHTTPClient
+    fresh: Callable[[], HTTPRequest]
+
+
+class ResourceRequests:
+    """Sends resource requests with a token: what `TornadoClient.fetch` does once its arguments are checked.
+
+    :arg transport: which HTTP client sends what.
+    :arg binding: DPoP proofs and certificate binding (inactive for bearer tokens).
+    :arg reauth_statuses: the statuses that say the token was rejected.
+    """
+
+    def __init__(self, transport: Transport, binding: Binding, reauth_statuses: Collection[int]) -> None:
+        self._transport = transport
+        self._binding = binding
+        self._reauth_statuses = reauth_statuses
+
+    def check(self, request: Union[str, HTTPRequest], kwargs: dict[str, Any]) -> Outgoing:
+        """The request to send, checked at once, before any token is requested: `ValueError` for misuse."""
+        if kwargs and not isinstance(request, str):
+            raise ValueError("kwargs can't be used if request is an HTTPRequest object")
+        headers = kwargs.pop("headers", None)
+        outgoing = outgoing_copy(request, headers, kwargs)
+        refuse_own_credentials(outgoing)
+        refuse_line_breaks(outgoing)
+        http_client = self._transport.for_request(outgoing)
+
+        def fresh() -> HTTPRequest:  # each hop and the replay start from the caller's request
+            return outgoing_copy(request, headers, kwargs)
+
+        return Outgoing(outgoing, http_client, fresh)
+
+    def start(
+        self, tokens: TokenManager, reauth: Reauthentication, outgoing: Outgoing, raise_error: bool
+    ) -> asyncio.Future[HTTPResponse]:
+        """The request under way, as a future: sent whether or not anyone waits for it."""
+        return asyncio.ensure_future(self.send(tokens, reauth, outgoing, raise_error))
+
+    async def send(
+        self, tokens: TokenManager, reauth: Reauthentication, outgoing: Outgoing, raise_error: bool
+    ) -> HTTPResponse:
+        """Send ``outgoing`` with the token of ``tokens``; once more with a new one if it is rejected."""
+        cached = tokens.current() or await tokens.get()
+        request = outgoing.request
+        held = self._held(request)
+        response, token_seen = await self._send(outgoing, request, cached, held)
+        if token_seen and self._binding.active and self._nonce_again(request, response):
+            # RFC 9449 sec. 9: the same token, new proofs with the resource's nonce; no re-authentication.
+            held = self._held(request)
+            response, token_seen = await self._send(outgoing, outgoing.fresh(), cached, held)
+        answered = response
+        # A rejection from a hop the token did not go to says nothing about the token.
+        if token_seen and self._new_token_may_help(response):
+            response = await self._after_rejection(reauth, cached, outgoing, response)
+        elif token_seen and cached.after_rejection:
+            reauth.answered(cached, "", response.code, False)
+        if held is not None and response is answered:
+            held.release()  # kept for a replay that did not happen
+        if raise_error and response.error is not None:
+            raise response.error
+        return response
+
+    def _held(self, request: HTTPRequest) -> Optional[Held]:
+        """Where the caller's callbacks' share of an answer waits until it is known to be the one returned."""
+        if request.body_producer is None and (request.header_callback or request.streaming_callback):
+            return Held(self._sent_again_for)
+        return None
+
+    async def _send(
+        self, outgoing: Outgoing, request: HTTPRequest, cached: CachedToken, held: Optional[Held]
+    ) -> tuple[HTTPResponse, bool]:
+        binder = self._binding.for_token(cached.token) if self._binding.active else None
+        return await send(outgoing.http_client, request, cached.authorization, outgoing.fresh, binder, held)
+
+    async def _after_rejection(
+        self, reauth: Reauthentication, rejected: CachedToken, outgoing: Outgoing, response: HTTPResponse
+    ) -> HTTPResponse:
+        """What to return once ``response`` rejected the token: the replay's answer, or ``response``."""
+        host = urllib.parse.urlsplit(outgoing.request.url).netloc
+        renewed = await reauth.renew(rejected, host, response.code, outgoing.request.body_producer is None)
+        if renewed is None:
+            return response
+        replayed, token_seen = await self._send(outgoing, outgoing.fresh(), renewed, None)
+        if token_seen:
+            reauth.answered(renewed, host, replayed.code, self._new_token_may_help(replayed))
+        return replayed
+
+    def _nonce_again(self, request: HTTPRequest, response: HTTPResponse) -> bool:
+        """Whether the resource asked for a DPoP nonce and the request can go once more."""
+        return request.body_producer is None and self._binding.wants_nonce(response, token_endpoint=False)
+
+    def _new_token_may_help(self, response: HTTPResponse) -> bool:
+        if response.code not in self._reauth_statuses or self._binding.wants_nonce(response, token_endpoint=False):
+            return False
+        challenge = bearer_challenge(response)
+        if challenge is None or challenge.wants_new_token:
+            return True
+        log.debug("resource answered %d with Bearer error %s: a new token would not help, not replayed",
+                  response.code, challenge.error)
+        return False
+
+    def _sent_again_for(self, code: int, headers: HTTPHeaders) -> bool:
+        """Whether an answer (its status and headers) may send the request again: a rejection, a DPoP nonce."""
+        if code not in self._reauth_statuses:
+            return False
+        challenge = bearer_challenge(headers)
+        return challenge is None or challenge.wants_new_token
