@@ -52,8 +52,11 @@ def redis_client(config: dict[str, Any]) -> Any:
 async def run(config: dict[str, Any]) -> dict[str, Any]:
     connection = redis_client(config) if config.get("redis_port") else None
     store = TimedStore(connection, lock_timeout=config["lock_timeout"]) if connection else None
+    # A cold cluster client's first command discovers the topology; under a loaded CI machine that can
+    # outlast the 0.5 s default store_timeout, which these single-flight runs are not about.
     client = TornadoClient(
-        config["token_endpoint"], config["client_id"], config["client_secret"], token_storage=store
+        config["token_endpoint"], config["client_id"], config["client_secret"], token_storage=store,
+        store_timeout=config.get("store_timeout", 5.0),
     )
     try:
         responses = await asyncio.gather(
