@@ -10,7 +10,7 @@ import asyncio
 import dataclasses
 import logging
 import urllib.parse
-from collections.abc import Collection
+from collections.abc import Collection, Coroutine
 from typing import Any, Callable, Optional, Union
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
@@ -101,11 +101,12 @@ class ResourceRequests:
             return Held(self._sent_again_for)
         return None
 
-    async def _send(
+    def _send(
         self, outgoing: Outgoing, request: HTTPRequest, cached: CachedToken, held: Optional[Held]
-    ) -> tuple[HTTPResponse, bool]:
+    ) -> Coroutine[Any, Any, tuple[HTTPResponse, bool]]:
+        # The hop loop's coroutine itself, not one more around it: this is every request's path.
         binder = self._binding.for_token(cached.token) if self._binding.active else None
-        return await send(outgoing.http_client, request, cached.authorization, outgoing.fresh, binder, held)
+        return send(outgoing.http_client, request, cached.authorization, outgoing.fresh, binder, held)
 
     async def _after_rejection(
         self, reauth: Reauthentication, rejected: CachedToken, outgoing: Outgoing, response: HTTPResponse
