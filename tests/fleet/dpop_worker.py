@@ -9,13 +9,12 @@ the status codes and what its client counted.
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 from collections import Counter
 from typing import Any
 
 import redis.asyncio
 
+from tests.fleet.worker import serve
 from tornado_alf import RedisTokenStore, TornadoClient
 
 
@@ -38,11 +37,7 @@ async def run(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    config = json.loads(sys.stdin.readline())
-    print("ready", flush=True)
-    if sys.stdin.readline().strip() != "go":
-        raise SystemExit("expected 'go' on stdin")
-    print(json.dumps(asyncio.run(run(config))), flush=True)
+    serve(run)
 
 
 if __name__ == "__main__":

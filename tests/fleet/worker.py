@@ -15,6 +15,7 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Coroutine
 from typing import Any, Callable, Optional
 
 from tornado_alf import RedisTokenStore, TornadoClient
@@ -70,12 +71,17 @@ async def run(config: dict[str, Any]) -> dict[str, Any]:
     return {"codes": dict(codes), "wrote_at": store and store.wrote_at, "saw_at": store and store.saw_at}
 
 
-def main() -> None:
+def serve(work: Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str, Any]]]) -> None:
+    """The worker protocol: a config line, "ready", wait for "go", then the report of ``work`` as JSON."""
     config = json.loads(sys.stdin.readline())
     print("ready", flush=True)
     if sys.stdin.readline().strip() != "go":
         raise SystemExit("expected 'go' on stdin")
-    print(json.dumps(asyncio.run(run(config))), flush=True)
+    print(json.dumps(asyncio.run(work(config))), flush=True)
+
+
+def main() -> None:
+    serve(run)
 
 
 if __name__ == "__main__":
