@@ -17,6 +17,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 from tornado.httputil import HTTPHeaders
 
 from ._binding import Binding
+from ._call_future import CallFuture
 from ._caller_request import outgoing_copy, refuse_line_breaks, refuse_own_credentials
 from ._challenge import bearer_challenge
 from ._expiry import CachedToken
@@ -69,7 +70,7 @@ class ResourceRequests:
         self, tokens: TokenManager, reauth: Reauthentication, outgoing: Outgoing, raise_error: bool
     ) -> asyncio.Future[HTTPResponse]:
         """The request under way, as a future: sent whether or not anyone waits for it."""
-        return asyncio.ensure_future(self.send(tokens, reauth, outgoing, raise_error))
+        return CallFuture(self.send(tokens, reauth, outgoing, raise_error))
 
     async def send(
         self, tokens: TokenManager, reauth: Reauthentication, outgoing: Outgoing, raise_error: bool
