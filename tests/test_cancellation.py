@@ -138,7 +138,7 @@ async def test_close_during_the_token_request_fails_its_waiters_with_token_error
     async with watched_loop() as problems:
         waiters = [asyncio.ensure_future(client.fetch(auth_server.resource_url)) for _ in range(10)]
         await until(lambda: auth_server.token_requests == 1)
-        assert len(library_tasks()) == 1  # the token request; its ten waiters are futures, not tasks
+        assert len(library_tasks()) == 11  # the token request and its ten waiters' waits for it
         assert not any(waiter.done() for waiter in waiters)
         client.close()
         results = await asyncio.gather(*waiters, return_exceptions=True)

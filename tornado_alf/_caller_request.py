@@ -8,10 +8,31 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any, Union
 
-from tornado.httpclient import HTTPRequest
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.httputil import HTTPHeaders
 
 _LINE_BREAK = re.compile(r"[\r\n]")
+
+
+class Outgoing:
+    """A checked request: the copy to send, the client to send it with, and fresh copies for later hops.
+
+    :arg request: the caller's request (a URL or an `HTTPRequest`, never modified).
+    :arg headers: the ``headers`` passed with a URL, or ``None``.
+    :arg kwargs: the other `HTTPRequest` arguments passed with a URL.
+    """
+
+    __slots__ = ("_headers", "_kwargs", "_request", "http_client", "request")
+
+    def __init__(self, request: Union[str, HTTPRequest], headers: Any, kwargs: dict[str, Any]) -> None:
+        self._request, self._headers, self._kwargs = request, headers, kwargs
+        self.request = self.fresh()
+        refuse_unsendable(self.request)
+        self.http_client: AsyncHTTPClient  # set once the transport took the request
+
+    def fresh(self) -> HTTPRequest:
+        """Another copy of the caller's request: each hop and the replay start from one."""
+        return outgoing_copy(self._request, self._headers, self._kwargs)
 
 
 def outgoing_copy(request: Union[str, HTTPRequest], headers: Any, kwargs: dict[str, Any]) -> HTTPRequest:
@@ -34,29 +55,32 @@ def outgoing_copy(request: Union[str, HTTPRequest], headers: Any, kwargs: dict[s
     return outgoing
 
 
-def refuse_own_credentials(request: HTTPRequest) -> None:
-    """`ValueError` for a request that carries credentials: the client supplies ``Authorization``."""
-    if _has_authorization(request.headers):
+def refuse_unsendable(request: HTTPRequest) -> None:
+    """`ValueError` for a request that carries credentials (the client supplies ``Authorization``) or a CR/LF.
+
+    A CR or LF in a header is refused as Tornado 6.6 refuses it (older Tornado and Curl
+    would send it); the message names neither the header nor its value: either may be a secret.
+    """
+    headers = request.headers  # most requests built from a URL have none: two checks skipped
+    if headers and _has_authorization(headers):
         raise ValueError("request has its own Authorization header; TornadoClient supplies it")
     if request.auth_username is not None:
         raise ValueError("request has auth_username; TornadoClient supplies the Authorization header")
     if "@" in request.url and urllib.parse.urlsplit(request.url).username is not None:
         raise ValueError("request URL carries user info; TornadoClient supplies the Authorization header")
+    if headers:
+        _refuse_line_breaks(headers)
 
 
-def refuse_line_breaks(request: HTTPRequest) -> None:
-    """`ValueError` for a CR or LF in a header, as Tornado 6.6 raises (older Tornado and Curl would send it).
-
-    The message names neither the header nor its value: either may be a secret.
-    """
+def _refuse_line_breaks(headers: Mapping[str, Any]) -> None:
     value: Any  # str, or the UTF-8 bytes Tornado takes too
-    for name, value in request.headers.items():
+    for name, value in headers.items():
         text = value.decode("latin1") if isinstance(value, bytes) else value
         if _LINE_BREAK.search(name) or (isinstance(text, str) and _LINE_BREAK.search(text)):
             raise ValueError("a header name or value has a CR, LF or another character not allowed")
 
 
 def _has_authorization(headers: Mapping[str, str]) -> bool:
-    if isinstance(headers, HTTPHeaders):
+    if type(headers) is HTTPHeaders or isinstance(headers, HTTPHeaders):
         return "Authorization" in headers  # case-insensitive
     return any(name.lower() == "authorization" for name in headers)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import os
+import re
 import urllib.parse
 from typing import Optional
 
@@ -22,9 +23,13 @@ def insecure_http_allowed(allow_insecure_http: bool) -> bool:
     return bool(allow_insecure_http) or os.environ.get(ENV_VAR, "").strip() == "1"
 
 
+# The authority of a plain http URL, slashes after the scheme as lenient as Curl's parser.
+_PLAIN_HTTP_AUTHORITY = re.compile(r"http:/*([^/?#]*)", re.IGNORECASE)
+
+
 @functools.lru_cache(maxsize=256)
-def _host(authority: str) -> Optional[str]:
-    return urllib.parse.urlsplit("//" + authority).hostname
+def _loopback_authority(authority: str) -> bool:
+    return is_loopback(urllib.parse.urlsplit("//" + authority).hostname)
 
 
 @functools.lru_cache(maxsize=256)
@@ -47,12 +52,11 @@ def refuse_plain_http(url: str, argument: str, what: str, allowed: bool) -> None
     :arg what: what would cross the network in clear (``"the client secret"``...).
     :arg allowed: the outcome of `insecure_http_allowed`.
     """
-    if allowed or url[:5].lower() != "http:":
-        return
     # The authority alone decides, parsed once per authority: this runs before every request.
-    host = _host(url[5:].lstrip("/").split("/", 1)[0].split("?", 1)[0].split("#", 1)[0])
-    if is_loopback(host):
+    plain = None if allowed else _PLAIN_HTTP_AUTHORITY.match(url)
+    if plain is None or _loopback_authority(plain.group(1)):
         return
+    host = urllib.parse.urlsplit("//" + plain.group(1)).hostname
     raise ValueError(
         f"{argument} is plain http:// to {host}, not the loopback: {what} would cross the network in "
         f"clear; use https, or where something else encrypts the traffic pass allow_insecure_http=True "

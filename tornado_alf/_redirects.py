@@ -2,7 +2,7 @@
 
 Tornado strips ``Authorization`` on a cross-origin redirect only since 6.5.6, never
 puts it back on a later hop at the caller's origin, and Curl has rules of its own.
-So every hop goes out with ``follow_redirects=False`` and `send` follows the chain
+So every hop goes out with ``follow_redirects=False`` and `Attempt` follows the chain
 with Tornado's rules (``simple_httpclient``'s ``_should_follow_redirect`` and
 ``finish``): ``follow_redirects``, ``max_redirects``, 301/302 POST and 303 become a
 GET without body, ``Location`` resolved against the hop's URL; the response returned
@@ -12,8 +12,8 @@ every hop at the origin of the caller's request, and on no other.
 
 from __future__ import annotations
 
+import asyncio
 import urllib.parse
-from collections.abc import Awaitable
 from typing import Any, Callable, Optional, Protocol
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
@@ -52,15 +52,8 @@ def target(base: str, location: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=host))
 
 
-async def send(
-    client: AsyncHTTPClient,
-    first: HTTPRequest,
-    authorization: str,
-    fresh: Callable[[], HTTPRequest],
-    binding: Optional[HopBinding] = None,
-    held: Optional[Held] = None,
-) -> tuple[HTTPResponse, bool]:
-    """Send ``first`` with ``authorization``, follow its redirects; the response, and whether its hop had the token.
+class Attempt:
+    """One attempt of a resource request: its first hop sent at once; the redirects it answers, followed.
 
     :arg first: the caller's request, copied: ours to send and to annotate.
     :arg fresh: another such copy, each call; a hop starts from one, never from a
@@ -69,64 +62,95 @@ async def send(
         token (a DPoP proof of its own) and sees each hop's response (its nonce).
     :arg held: for an attempt that may be replayed: an answer it says will be
         (on a hop that had the token) is kept from the caller's callbacks.
-    :raises: what `AsyncHTTPClient.fetch` raises with ``raise_error=False``.
+
+    ``sent`` is the first hop's response to come, as `AsyncHTTPClient.fetch` gives
+    it with ``raise_error=False``. Then::
+
+        response, token_seen = attempt.answered(await attempt.sent)
+        if attempt.redirected(response):
+            response, token_seen = await attempt.follow(response)
+
+    ``token_seen`` tells whether the hop that answered had the token.
     """
-    first.headers["Authorization"] = authorization
-    if binding is not None:
-        binding.bind(first)
-    defaults: dict[str, Any] = client.defaults  # HTTPRequest._DEFAULTS, then the client's own
-    follow = defaults.get("follow_redirects") if first.follow_redirects is None else first.follow_redirects
-    budget: int = (defaults.get("max_redirects") if first.max_redirects is None else first.max_redirects) or 0
-    follow = bool(follow) and budget > 0
-    # What the hop changes on the caller's copy, put back: the response's request shows it.
-    saved = (first.follow_redirects, first.header_callback, first.streaming_callback, first.prepare_curl_callback)
-    response = await _hop(client, first, gated=follow, held=held)
-    first.follow_redirects, first.header_callback, first.streaming_callback, first.prepare_curl_callback = saved
-    if binding is not None:
-        binding.observe(response)
-    if not follow or not follows(response):
-        return response, True
-    return await _chain(client, first, response, authorization, fresh, budget, binding, held)
 
+    __slots__ = ("_authorization", "_binding", "_budget", "_client", "_first", "_follow", "_fresh", "_held",
+                 "_saved", "sent")
 
-async def _chain(
-    client: AsyncHTTPClient,
-    first: HTTPRequest,
-    response: HTTPResponse,
-    authorization: str,
-    fresh: Callable[[], HTTPRequest],
-    budget: int,
-    binding: Optional[HopBinding],
-    held: Optional[Held],
-) -> tuple[HTTPResponse, bool]:
-    home = origin(first.url)
-    hop, method, bodiless = first, first.method, False
-    carried = True
-    while budget > 0 and follows(response):
-        budget -= 1
-        url = target(hop.url, response.headers["Location"])
-        if (response.code == 303 and method != "HEAD") or (response.code in (301, 302) and method == "POST"):
-            method, bodiless = "GET", True
-        hop = fresh()
-        hop.url, hop.method = url, method
-        if bodiless:
-            hop.body = None  # type: ignore[assignment]  # Tornado's setter takes None too
-            hop.body_producer = None
-            _drop(hop, _BODY_HEADERS)
-        _drop(hop, ("Host",))
-        carried = home is not None and origin(url) == home
-        if carried:
-            hop.headers["Authorization"] = authorization
-            if binding is not None:
-                binding.bind(hop)
-        else:
-            _drop(hop, _CREDENTIAL_HEADERS)
-        response = await _hop(client, hop, gated=budget > 0, held=held if carried else None)
+    def __init__(
+        self,
+        client: AsyncHTTPClient,
+        first: HTTPRequest,
+        authorization: str,
+        fresh: Callable[[], HTTPRequest],
+        binding: Optional[HopBinding] = None,
+        held: Optional[Held] = None,
+    ) -> None:
+        first.headers["Authorization"] = authorization
         if binding is not None:
-            binding.observe(response)
-    # As Tornado does: the caller's request, the URL the answer came from.
-    response.request = first
-    return response, carried
+            binding.bind(first)
+        defaults: dict[str, Any] = client.defaults  # HTTPRequest._DEFAULTS, then the client's own
+        follow = defaults.get("follow_redirects") if first.follow_redirects is None else first.follow_redirects
+        budget: int = (defaults.get("max_redirects") if first.max_redirects is None else first.max_redirects) or 0
+        self._client, self._first, self._authorization, self._fresh = client, first, authorization, fresh
+        self._binding, self._held = binding, held
+        self._follow, self._budget = bool(follow) and budget > 0, budget
+        # What the hop changes on the caller's copy, put back: the response's request shows it.
+        self._saved = (first.follow_redirects, first.header_callback, first.streaming_callback,
+                       first.prepare_curl_callback)
+        self.sent = _hop(client, first, gated=self._follow, held=held)
+
+    def answered(self, response: HTTPResponse) -> tuple[HTTPResponse, bool]:
+        """The first hop's ``response``, the caller's request restored on it; the token was on that hop."""
+        first = self._first
+        first.follow_redirects, first.header_callback, first.streaming_callback, first.prepare_curl_callback = (
+            self._saved)
+        if self._binding is not None:
+            self._binding.observe(response)
+        return response, True
+
+    def redirected(self, response: HTTPResponse) -> bool:
+        """Whether ``response`` (the first hop's) is a redirect to follow."""
+        return self._follow and follows(response)
+
+    async def follow(self, response: HTTPResponse) -> tuple[HTTPResponse, bool]:
+        """The end of the redirect chain ``response`` starts, and whether its hop had the token."""
+        first, binding, budget = self._first, self._binding, self._budget
+        home = origin(first.url)
+        hop, method, bodiless = first, first.method, False
+        carried = True
+        while budget > 0 and follows(response):
+            budget -= 1
+            url = target(hop.url, response.headers["Location"])
+            if (response.code == 303 and method != "HEAD") or (response.code in (301, 302) and method == "POST"):
+                method, bodiless = "GET", True
+            hop = self._fresh()
+            hop.url, hop.method = url, method
+            if bodiless:
+                hop.body = None  # type: ignore[assignment]  # Tornado's setter takes None too
+                hop.body_producer = None
+                _drop(hop, _BODY_HEADERS)
+            _drop(hop, ("Host",))
+            carried = home is not None and origin(url) == home
+            if carried:
+                hop.headers["Authorization"] = self._authorization
+                if binding is not None:
+                    binding.bind(hop)
+            else:
+                _drop(hop, _CREDENTIAL_HEADERS)
+            response = await _hop(self._client, hop, gated=budget > 0, held=self._held if carried else None)
+            if binding is not None:
+                binding.observe(response)
+        # As Tornado does: the caller's request, the URL the answer came from.
+        response.request = first
+        return response, carried
+
+
+async def outcome(attempt: Attempt) -> tuple[HTTPResponse, bool]:
+    """The answer to ``attempt``, its redirects followed, and whether the hop that answered had the token."""
+    response, token_seen = attempt.answered(await attempt.sent)
+    if attempt.redirected(response):
+        return await attempt.follow(response)
+    return response, token_seen
 
 
 class HopBinding(Protocol):
@@ -152,7 +176,7 @@ def _drop(request: HTTPRequest, names: tuple[str, ...]) -> None:
 
 def _hop(
     client: AsyncHTTPClient, request: HTTPRequest, *, gated: bool, held: Optional[Held] = None
-) -> Awaitable[HTTPResponse]:
+) -> asyncio.Future[HTTPResponse]:
     """One hop, never followed by the HTTP client itself.
 
     :arg gated: whether a redirect answer would be followed (here): then the

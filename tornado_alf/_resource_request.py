@@ -7,35 +7,25 @@ manager and re-authentication rule.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import urllib.parse
-from collections.abc import Collection, Coroutine
-from typing import Any, Callable, Optional, Union
+from collections.abc import Collection
+from typing import Any, Optional, Union
 
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
+from tornado.httpclient import HTTPRequest, HTTPResponse
 from tornado.httputil import HTTPHeaders
 
 from ._binding import Binding
 from ._call_future import CallFuture
-from ._caller_request import outgoing_copy, refuse_line_breaks, refuse_own_credentials
+from ._caller_request import Outgoing
 from ._challenge import bearer_challenge
 from ._expiry import CachedToken
 from ._manager import TokenManager
 from ._reauth import Reauthentication
-from ._redirects import Held, send
+from ._redirects import Attempt, Held, outcome
 from ._transport import Transport
 
 log = logging.getLogger("tornado_alf")
-
-
-@dataclasses.dataclass(frozen=True)
-class Outgoing:
-    """A checked request: the copy to send, the client to send it with, and fresh copies for later hops."""
-
-    request: HTTPRequest
-    http_client: AsyncHTTPClient
-    fresh: Callable[[], HTTPRequest]
 
 
 class ResourceRequests:
@@ -49,41 +39,59 @@ class ResourceRequests:
     def __init__(self, transport: Transport, binding: Binding, reauth_statuses: Collection[int]) -> None:
         self._transport = transport
         self._binding = binding
+        self._bound = binding.active  # DPoP or a certificate: fixed at construction
         self._reauth_statuses = reauth_statuses
 
     def check(self, request: Union[str, HTTPRequest], kwargs: dict[str, Any]) -> Outgoing:
         """The request to send, checked at once, before any token is requested: `ValueError` for misuse."""
         if kwargs and not isinstance(request, str):
             raise ValueError("kwargs can't be used if request is an HTTPRequest object")
-        headers = kwargs.pop("headers", None)
-        outgoing = outgoing_copy(request, headers, kwargs)
-        refuse_own_credentials(outgoing)
-        refuse_line_breaks(outgoing)
-        http_client = self._transport.for_request(outgoing)
-
-        def fresh() -> HTTPRequest:  # each hop and the replay start from the caller's request
-            return outgoing_copy(request, headers, kwargs)
-
-        return Outgoing(outgoing, http_client, fresh)
+        outgoing = Outgoing(request, kwargs.pop("headers", None), kwargs)
+        outgoing.http_client = self._transport.for_request(outgoing.request)
+        return outgoing
 
     def start(
         self, tokens: TokenManager, reauth: Reauthentication, outgoing: Outgoing, raise_error: bool
     ) -> asyncio.Future[HTTPResponse]:
-        """The request under way, as a future: sent whether or not anyone waits for it."""
-        return CallFuture(self.send(tokens, reauth, outgoing, raise_error))
+        """The request under way, as a future: sent whether or not anyone waits for it.
 
-    async def send(
-        self, tokens: TokenManager, reauth: Reauthentication, outgoing: Outgoing, raise_error: bool
+        With a valid token the request is sent before this returns, as Tornado's
+        ``fetch`` sends it; else once the token is there.
+        """
+        cached = tokens.current()
+        if cached is None:
+            token = asyncio.ensure_future(tokens.get())
+            return CallFuture(token, self._send_with(token, reauth, outgoing, raise_error))
+        held = self._held(outgoing.request)
+        attempt = self._attempt(outgoing, outgoing.request, cached, held)
+        return CallFuture(attempt.sent, self._finish(reauth, outgoing, raise_error, cached, attempt, held))
+
+    async def _send_with(
+        self, token: asyncio.Future[CachedToken], reauth: Reauthentication, outgoing: Outgoing, raise_error: bool
     ) -> HTTPResponse:
-        """Send ``outgoing`` with the token of ``tokens``; once more with a new one if it is rejected."""
-        cached = tokens.current() or await tokens.get()
+        cached = await token
+        held = self._held(outgoing.request)
+        attempt = self._attempt(outgoing, outgoing.request, cached, held)
+        return await self._finish(reauth, outgoing, raise_error, cached, attempt, held)
+
+    async def _finish(
+        self,
+        reauth: Reauthentication,
+        outgoing: Outgoing,
+        raise_error: bool,
+        cached: CachedToken,
+        attempt: Attempt,
+        held: Optional[Held],
+    ) -> HTTPResponse:
+        """The rest of the request once ``attempt`` is sent: its redirects, a DPoP nonce, a replay."""
+        response, token_seen = attempt.answered(await attempt.sent)
+        if attempt.redirected(response):
+            response, token_seen = await attempt.follow(response)
         request = outgoing.request
-        held = self._held(request)
-        response, token_seen = await self._send(outgoing, request, cached, held)
-        if token_seen and self._binding.active and self._nonce_again(request, response):
+        if token_seen and self._bound and self._nonce_again(request, response):
             # RFC 9449 sec. 9: the same token, new proofs with the resource's nonce; no re-authentication.
             held = self._held(request)
-            response, token_seen = await self._send(outgoing, outgoing.fresh(), cached, held)
+            response, token_seen = await outcome(self._attempt(outgoing, outgoing.fresh(), cached, held))
         answered = response
         # A rejection from a hop the token did not go to says nothing about the token.
         if token_seen and self._new_token_may_help(response):
@@ -102,12 +110,11 @@ class ResourceRequests:
             return Held(self._sent_again_for)
         return None
 
-    def _send(
+    def _attempt(
         self, outgoing: Outgoing, request: HTTPRequest, cached: CachedToken, held: Optional[Held]
-    ) -> Coroutine[Any, Any, tuple[HTTPResponse, bool]]:
-        # The hop loop's coroutine itself, not one more around it: this is every request's path.
-        binder = self._binding.for_token(cached.token) if self._binding.active else None
-        return send(outgoing.http_client, request, cached.authorization, outgoing.fresh, binder, held)
+    ) -> Attempt:
+        binder = self._binding.for_token(cached.token) if self._bound else None
+        return Attempt(outgoing.http_client, request, cached.authorization, outgoing.fresh, binder, held)
 
     async def _after_rejection(
         self, reauth: Reauthentication, rejected: CachedToken, outgoing: Outgoing, response: HTTPResponse
@@ -117,7 +124,7 @@ class ResourceRequests:
         renewed = await reauth.renew(rejected, host, response.code, outgoing.request.body_producer is None)
         if renewed is None:
             return response
-        replayed, token_seen = await self._send(outgoing, outgoing.fresh(), renewed, None)
+        replayed, token_seen = await outcome(self._attempt(outgoing, outgoing.fresh(), renewed, None))
         if token_seen:
             reauth.answered(renewed, host, replayed.code, self._new_token_may_help(replayed))
         return replayed

@@ -260,7 +260,8 @@ class TornadoClient:
         """
         if self._closed:
             raise RuntimeError("fetch() called on a closed TornadoClient")
-        return self._fetch_with(self._tokens, self._reauth, request, raise_error, kwargs)
+        requests = self._requests
+        return requests.start(self._tokens, self._reauth, requests.check(request, kwargs), raise_error)
 
     def on_behalf_of(
         self,
