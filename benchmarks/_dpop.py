@@ -1,6 +1,6 @@
 """What a DPoP proof costs per request (RFC 9449), next to the floor: one ES256 signature.
 
-Without a network (an HTTP client that answers at once), so what remains is the Python on
+Without a network (an HTTP client that answers on the loop's next turn), so what remains is the Python on
 the way: raw `AsyncHTTPClient.fetch`, `TornadoClient` with a Bearer token, and with a DPoP
 key (a new ES256 proof on every request). The floor is one ES256 signature of a
 proof-sized message by `cryptography`, measured in the same run, interleaved.
@@ -30,13 +30,13 @@ URL = "http://127.0.0.1:9/resource"
 
 
 class InstantDPoPHTTPClient(AsyncHTTPClient):
-    """Answers at once: a POST gets a token of the type the request asked for (DPoP with a proof)."""
+    """Answers on the loop's next turn (see `InstantHTTPClient`): a POST gets a token of the type asked for."""
 
     def fetch_impl(self, request: HTTPRequest, callback: Callable[[HTTPResponse], None]) -> None:
         body = b"{}"
         if request.method == "POST":
             body = json.dumps({**_TOKEN, "token_type": "DPoP" if "DPoP" in request.headers else "Bearer"}).encode()
-        callback(HTTPResponse(request, 200, buffer=io.BytesIO(body)))
+        self.io_loop.add_callback(callback, HTTPResponse(request, 200, buffer=io.BytesIO(body)))
 
 
 async def _measure(repetitions: int, calls: int) -> dict[str, list[float]]:

@@ -73,14 +73,16 @@ _TOKEN_BODY = json.dumps({"access_token": "no-network", "token_type": "Bearer", 
 
 
 class InstantHTTPClient(AsyncHTTPClient):
-    """Answers every request at once, without a network: what remains is the Python on the way.
+    """Answers every request on the loop's next turn, without a network: what remains is the Python on the way.
 
-    A POST (the token request) gets a token; anything else an empty 200.
+    A POST (the token request) gets a token; anything else an empty 200. The answer
+    comes on the next turn, as a real client's does, never while ``fetch`` runs: a
+    caller awaits a pending future, as in production.
     """
 
     def fetch_impl(self, request: HTTPRequest, callback: Callable[[HTTPResponse], None]) -> None:
         body = _TOKEN_BODY if request.method == "POST" else b"{}"
-        callback(HTTPResponse(request, 200, buffer=io.BytesIO(body)))
+        self.io_loop.add_callback(callback, HTTPResponse(request, 200, buffer=io.BytesIO(body)))
 
 
 def rss_bytes() -> int:

@@ -66,15 +66,14 @@ class Attempt:
     ``sent`` is the first hop's response to come, as `AsyncHTTPClient.fetch` gives
     it with ``raise_error=False``. Then::
 
-        response, token_seen = attempt.answered(await attempt.sent)
+        response, token_seen = attempt.answered(await attempt.sent), True
         if attempt.redirected(response):
             response, token_seen = await attempt.follow(response)
 
     ``token_seen`` tells whether the hop that answered had the token.
     """
 
-    __slots__ = ("_authorization", "_binding", "_budget", "_client", "_first", "_follow", "_fresh", "_held",
-                 "_saved", "sent")
+    __slots__ = ("_authorization", "_binding", "_client", "_first", "_fresh", "_held", "_saved", "sent")
 
     def __init__(
         self,
@@ -88,33 +87,38 @@ class Attempt:
         first.headers["Authorization"] = authorization
         if binding is not None:
             binding.bind(first)
-        defaults: dict[str, Any] = client.defaults  # HTTPRequest._DEFAULTS, then the client's own
-        follow = defaults.get("follow_redirects") if first.follow_redirects is None else first.follow_redirects
-        budget: int = (defaults.get("max_redirects") if first.max_redirects is None else first.max_redirects) or 0
         self._client, self._first, self._authorization, self._fresh = client, first, authorization, fresh
         self._binding, self._held = binding, held
-        self._follow, self._budget = bool(follow) and budget > 0, budget
         # What the hop changes on the caller's copy, put back: the response's request shows it.
         self._saved = (first.follow_redirects, first.header_callback, first.streaming_callback,
                        first.prepare_curl_callback)
-        self.sent = _hop(client, first, gated=self._follow, held=held)
+        gated = (first.header_callback is not None or first.streaming_callback is not None) and self._budget() > 0
+        self.sent = _hop(client, first, gated=gated, held=held)
 
-    def answered(self, response: HTTPResponse) -> tuple[HTTPResponse, bool]:
-        """The first hop's ``response``, the caller's request restored on it; the token was on that hop."""
+    def _budget(self) -> int:
+        """How many redirects to follow: none unless ``follow_redirects``, else ``max_redirects``."""
+        first = self._first
+        defaults: dict[str, Any] = self._client.defaults  # HTTPRequest._DEFAULTS, then the client's own
+        follow = defaults.get("follow_redirects") if self._saved[0] is None else self._saved[0]
+        budget: Optional[int] = defaults.get("max_redirects") if first.max_redirects is None else first.max_redirects
+        return (budget or 0) if follow else 0
+
+    def answered(self, response: HTTPResponse) -> HTTPResponse:
+        """The first hop's ``response``, the caller's request restored on it (the token was on that hop)."""
         first = self._first
         first.follow_redirects, first.header_callback, first.streaming_callback, first.prepare_curl_callback = (
             self._saved)
         if self._binding is not None:
             self._binding.observe(response)
-        return response, True
+        return response
 
     def redirected(self, response: HTTPResponse) -> bool:
         """Whether ``response`` (the first hop's) is a redirect to follow."""
-        return self._follow and follows(response)
+        return follows(response) and self._budget() > 0
 
     async def follow(self, response: HTTPResponse) -> tuple[HTTPResponse, bool]:
         """The end of the redirect chain ``response`` starts, and whether its hop had the token."""
-        first, binding, budget = self._first, self._binding, self._budget
+        first, binding, budget = self._first, self._binding, self._budget()
         home = origin(first.url)
         hop, method, bodiless = first, first.method, False
         carried = True
@@ -147,10 +151,10 @@ class Attempt:
 
 async def outcome(attempt: Attempt) -> tuple[HTTPResponse, bool]:
     """The answer to ``attempt``, its redirects followed, and whether the hop that answered had the token."""
-    response, token_seen = attempt.answered(await attempt.sent)
+    response = attempt.answered(await attempt.sent)
     if attempt.redirected(response):
         return await attempt.follow(response)
-    return response, token_seen
+    return response, True
 
 
 class HopBinding(Protocol):

@@ -42,22 +42,24 @@ class ResourceRequests:
         self._bound = binding.active  # DPoP or a certificate: fixed at construction
         self._reauth_statuses = reauth_statuses
 
-    def check(self, request: Union[str, HTTPRequest], kwargs: dict[str, Any]) -> Outgoing:
-        """The request to send, checked at once, before any token is requested: `ValueError` for misuse."""
+    def fetch(
+        self,
+        tokens: TokenManager,
+        reauth: Reauthentication,
+        request: Union[str, HTTPRequest],
+        raise_error: bool,
+        kwargs: dict[str, Any],
+    ) -> asyncio.Future[HTTPResponse]:
+        """`TornadoClient.fetch` with ``tokens``: checked at once, then under way, as a future.
+
+        Misuse is `ValueError` before any token is requested. With a valid token the
+        request is sent before this returns, as Tornado's ``fetch`` sends it; else
+        once the token is there. Sent whether or not anyone waits for the future.
+        """
         if kwargs and not isinstance(request, str):
             raise ValueError("kwargs can't be used if request is an HTTPRequest object")
         outgoing = Outgoing(request, kwargs.pop("headers", None), kwargs)
         outgoing.http_client = self._transport.for_request(outgoing.request)
-        return outgoing
-
-    def start(
-        self, tokens: TokenManager, reauth: Reauthentication, outgoing: Outgoing, raise_error: bool
-    ) -> asyncio.Future[HTTPResponse]:
-        """The request under way, as a future: sent whether or not anyone waits for it.
-
-        With a valid token the request is sent before this returns, as Tornado's
-        ``fetch`` sends it; else once the token is there.
-        """
         cached = tokens.current()
         if cached is None:
             token = asyncio.ensure_future(tokens.get())
@@ -84,7 +86,7 @@ class ResourceRequests:
         held: Optional[Held],
     ) -> HTTPResponse:
         """The rest of the request once ``attempt`` is sent: its redirects, a DPoP nonce, a replay."""
-        response, token_seen = attempt.answered(await attempt.sent)
+        response, token_seen = attempt.answered(await attempt.sent), True
         if attempt.redirected(response):
             response, token_seen = await attempt.follow(response)
         request = outgoing.request
@@ -106,7 +108,7 @@ class ResourceRequests:
 
     def _held(self, request: HTTPRequest) -> Optional[Held]:
         """Where the caller's callbacks' share of an answer waits until it is known to be the one returned."""
-        if request.body_producer is None and (request.header_callback or request.streaming_callback):
+        if (request.header_callback or request.streaming_callback) and request.body_producer is None:
             return Held(self._sent_again_for)
         return None
 

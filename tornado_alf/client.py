@@ -11,9 +11,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
 
 from ._assembly import client_parts, discover_for
 from ._grants import ACCESS_TOKEN_TYPE, JwtBearerGrant, TokenExchange
-from ._manager import TokenManager
 from ._plain_http import insecure_http_allowed
-from ._reauth import Reauthentication
 from ._resource_request import ResourceRequests
 from ._sources import Credential, FileSecret
 from ._subjects import OnBehalfOf
@@ -260,8 +258,7 @@ class TornadoClient:
         """
         if self._closed:
             raise RuntimeError("fetch() called on a closed TornadoClient")
-        requests = self._requests
-        return requests.start(self._tokens, self._reauth, requests.check(request, kwargs), raise_error)
+        return self._requests.fetch(self._tokens, self._reauth, request, raise_error, kwargs)
 
     def on_behalf_of(
         self,
@@ -292,17 +289,7 @@ class TornadoClient:
         exchange = TokenExchange(subject_token, subject_token_type, actor_token=actor_token,
                                  actor_token_type=actor_token_type, requested_token_type=requested_token_type)
         tokens, reauth = self._subjects.subject(exchange, subject_token)
-        return OnBehalfOf(tokens, reauth, self._fetch_with, lambda: self._closed)
-
-    def _fetch_with(
-        self,
-        tokens: TokenManager,
-        reauth: Reauthentication,
-        request: Union[str, HTTPRequest],
-        raise_error: bool,
-        kwargs: dict[str, Any],
-    ) -> asyncio.Future[HTTPResponse]:
-        return self._requests.start(tokens, reauth, self._requests.check(request, kwargs), raise_error)
+        return OnBehalfOf(tokens, reauth, self._requests.fetch, lambda: self._closed)
 
     @property
     def token_endpoint(self) -> str:
