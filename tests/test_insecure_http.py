@@ -8,13 +8,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from tornado.httpclient import AsyncHTTPClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
 from tests.interop._pki import Pki, make_pki
 from tests.test_redirects import Site
 from tornado_alf import TornadoClient
+from tornado_alf._transport import Transport
 from tornado_alf.testing import AuthServer
 
 ENV = "TORNADO_ALF_ALLOW_INSECURE_HTTP"
@@ -146,3 +149,48 @@ async def test_the_cli_applies_the_same_rule(auth_server: AuthServer) -> None:
     assert status == 2
     assert "request URL is plain http://" in err
     assert auth_server.token_requests == 0  # refused before any token was asked for
+
+
+# The verdict of the last allowed origin is remembered (a prefix test instead of a parse on every
+# request): any sequence of URLs is decided as the full check decides each one alone.
+_SCHEMES = st.sampled_from(["http", "https", "HTTP", "Http"])
+_HOSTS = st.sampled_from([
+    "127.0.0.1", "127.0.0.9", "localhost", "LOCALHOST", "[::1]", "example.com", "10.0.0.1",
+    "127.0.0.1.example.com", "localhost.evil.example", "127.0.0.1.", "0x7f000001",
+])
+_PORTS = st.sampled_from(["", ":80", ":8080", ":8080.evil", ":65535"])
+_TAILS = st.sampled_from(["", "/", "/x", "?q=1", "#f", "/a?b#c", "\\@evil.example/", ".evil.example/"])
+_URLS = st.builds(lambda s, h, p, t: f"{s}://{h}{p}{t}", _SCHEMES, _HOSTS, _PORTS, _TAILS)
+
+
+# Look-alikes: the start of an earlier URL (as far as its authority goes, or a little less),
+# then something else: another host that begins the same, another port, user info.
+_SUFFIXES = st.sampled_from([".evil.example/", "0/", ":1/", "@evil.example/", "/x", "", "1.example/"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_a_url_after_others_is_refused_exactly_when_it_is_refused_alone(data: st.DataObject) -> None:
+    urls = [data.draw(_URLS)]
+    for _ in range(data.draw(st.integers(1, 5))):
+        earlier = data.draw(st.sampled_from(urls))
+        start = earlier.split("/")[2] if earlier.count("/") >= 2 else ""
+        cut = data.draw(st.integers(0, len(start)))
+        look_alike = earlier[: len(earlier.split("//")[0]) + 2 + cut] + data.draw(_SUFFIXES)
+        urls.append(data.draw(st.sampled_from([look_alike, data.draw(_URLS)])))
+
+    async def verdicts(transport: Transport, sequence: list[str]) -> list[str]:
+        return [_verdict(transport, url) for url in sequence]
+
+    remembered = asyncio.run(verdicts(Transport(None, insecure_http_allowed=False), urls))
+    alone = [asyncio.run(verdicts(Transport(None, insecure_http_allowed=False), [url]))[0] for url in urls]
+    assert remembered == alone, urls
+
+
+def _verdict(transport: Transport, url: str) -> str:
+    """``allowed``, or the message of the `ValueError` (plain http off the loopback, a malformed URL)."""
+    try:
+        transport.for_request(HTTPRequest(url))
+    except ValueError as error:
+        return str(error)
+    return "allowed"

@@ -15,6 +15,7 @@ import sys
 from typing import Any, Callable, Optional
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
 from ._redact import HIDDEN
 
@@ -49,7 +50,7 @@ def hide_credentials(client: AsyncHTTPClient, request: HTTPRequest) -> None:
     """Make ``request`` (the library's own copy) keep its credentials out of Curl's debug log."""
     # Tornado makes a Curl handle verbose only if its logger was at DEBUG when the client was
     # made, and logs only while it is: without DEBUG now, there is nothing to hide.
-    if curl_log.isEnabledFor(logging.DEBUG) and is_curl(client):
+    if type(client) is not SimpleAsyncHTTPClient and curl_log.isEnabledFor(logging.DEBUG) and is_curl(client):
         # The request's own callback, else the client's default: ours takes the place of both.
         prepare = request.prepare_curl_callback or client.defaults.get("prepare_curl_callback")
         request.prepare_curl_callback = _with_masked_debug(prepare if callable(prepare) else None)

@@ -59,6 +59,7 @@ class Transport:
     def __init__(self, http_client: Optional[AsyncHTTPClient], insecure_http_allowed: bool) -> None:
         self._given = http_client
         self._insecure_http_allowed = insecure_http_allowed
+        self._allowed_origin = "https://"  # a URL starting so passed the plain-http check
         self._bound: Optional[tuple[_Loop, AsyncHTTPClient]] = None
         self._token_clients: weakref.WeakKeyDictionary[_Loop, AsyncHTTPClient] = weakref.WeakKeyDictionary()
         self._own: list[AsyncHTTPClient] = []
@@ -70,7 +71,10 @@ class Transport:
             ``body_producer`` on the Curl client, which ignores it.
         :raises RuntimeError: for a Curl ``http_client`` of another event loop.
         """
-        refuse_plain_http(request.url, "the request URL", "the bearer token", self._insecure_http_allowed)
+        url = request.url
+        if not url.startswith(self._allowed_origin):  # else: as the last request, checked then
+            refuse_plain_http(url, "the request URL", "the bearer token", self._insecure_http_allowed)
+            self._allowed_origin = _origin_prefix(url)
         client = self.resource_client()
         if request.body_producer is not None and is_curl(client):
             raise ValueError(
@@ -117,6 +121,19 @@ class Transport:
         own, self._own = self._own, []
         for client in own:
             close_when_idle(client)
+
+
+def _origin_prefix(url: str) -> str:
+    """``scheme://authority/`` of ``url``: every URL that starts so goes to the same origin.
+
+    ``https://`` when ``url`` has no path after its authority: a prefix without the
+    ``/`` would also match ``http://host.evil`` after ``http://host``.
+    """
+    scheme, sep, rest = url.partition("://")
+    authority, slash, _ = rest.partition("/")
+    if not sep or not slash or any(mark in authority for mark in "?#@\\"):
+        return "https://"
+    return f"{scheme}{sep}{authority}/"
 
 
 def close_when_idle(client: AsyncHTTPClient) -> None:
