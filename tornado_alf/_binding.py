@@ -56,6 +56,7 @@ class Binding:
     ) -> None:
         self.dpop = dpop
         self._resource_cert = dict(resource_cert or {})
+        self._binder: Optional[TokenBinder] = None  # the last token's: most requests carry the same one
         self._nonces: dict[str, str] = {}
         #: The proof of the latest token request, blanked out of errors should the endpoint quote it.
         self.last_proof = ""
@@ -122,8 +123,11 @@ class Binding:
         return self.dpop is not None or bool(self._resource_cert)
 
     def for_token(self, token: Token) -> TokenBinder:
-        """What binds each hop of one resource request that carries ``token``."""
-        return TokenBinder(self, token)
+        """What binds each hop of one resource request that carries ``token``: one per token, reused."""
+        binder = self._binder
+        if binder is None or binder.token is not token:
+            binder = self._binder = TokenBinder(self, token)
+        return binder
 
     def __repr__(self) -> str:
         kinds = [name for name, on in (("DPoP", self.dpop), ("certificate", self._resource_cert)) if on]
@@ -135,18 +139,18 @@ class TokenBinder:
 
     def __init__(self, binding: Binding, token: Token) -> None:
         self._binding = binding
-        self._token = token
+        self.token = token
 
     def bind(self, request: HTTPRequest) -> None:
         """A proof for this hop (its method and URL), and the certificate when asked."""
-        self._binding.bind_resource_request(request, self._token)
+        self._binding.bind_resource_request(request, self.token)
 
     def observe(self, response: HTTPResponse) -> None:
         """Keep the hop's ``DPoP-Nonce``."""
         self._binding.observe(response)
 
     def __repr__(self) -> str:
-        return f"<TokenBinder of {self._token!r}>"
+        return f"<TokenBinder of {self.token!r}>"
 
 
 def _json_error(response: HTTPResponse) -> Optional[str]:

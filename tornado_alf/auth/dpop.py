@@ -11,7 +11,7 @@ import binascii
 import functools
 import hashlib
 import json
-import secrets
+import os
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -103,7 +103,7 @@ class DPoPKey:
         """A new proof for one request: ``htm``, ``htu``, ``iat``, a unique ``jti``, ``ath``, ``nonce``."""
         # The claims as JSON: the base64url values need no escaping, the others go through json's.
         claims = (
-            f'{{"jti":"{_b64(secrets.token_bytes(16))}","htm":{_quote(method)},'
+            f'{{"jti":"{_b64(os.urandom(16))}","htm":{_quote(method)},'
             f'"htu":{_quote(htu(url))},"iat":{int(self._clock())}'
         )
         if access_token is not None:
