@@ -104,3 +104,33 @@ async def test_retries_then_cool_down_for_the_fleet(
         with pytest.raises(TokenError):
             await client.fetch(auth_server.resource_url)
     assert auth_server.token_requests == 3  # one retry sequence for the fleet
+
+
+async def test_processes_waiting_for_the_lock_hear_the_cool_down_without_taking_the_lock(
+    backend: Backend, auth_server: AuthServer, make_client: MakeClient
+) -> None:
+    """Every waiter fails as a repeat once the holder's failure is in Redis, not only the next lock holder.
+
+    A holder of another process keeps the lock (a foreign owner, for the whole test) and
+    writes the cool-down: the waiters cannot take the lock, so they hear it on their
+    own look, at once; they ask the endpoint nothing, and never wait out ``wait_timeout``.
+    """
+    auth_server.fail_next(1, status=503)
+    with pytest.raises(TokenError):  # names the keys: the cool-down this writes, and the lock beside it
+        await make_client(RedisTokenStore(backend.client()), failure_cooldown=30).fetch(auth_server.resource_url)
+    [cooldown_key] = cooldown_ttls(backend)
+    lock_key = cooldown_key.removesuffix(":cooldown") + ":lock"
+    backend.set(cooldown_key, "503", "PX", 1)  # that cool-down over
+    await asyncio.sleep(0.01)
+    backend.set(lock_key, "another-process", "PX", 60_000)
+    waiters = [make_client(RedisTokenStore(backend.client(), wait_timeout=60), failure_cooldown=30, store_timeout=5)
+               for _ in range(7)]
+    calls = [asyncio.ensure_future(waiter.fetch(auth_server.resource_url)) for waiter in waiters]
+    await asyncio.sleep(0.3)  # every waiter polls the lock by now
+    assert not any(call.done() for call in calls)
+    backend.set(cooldown_key, "503", "PX", 30_000)  # the holder's request failed
+    results = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), timeout=10)
+    assert all(isinstance(result, TokenError) and result.code == 503 and "repeat" in str(result)
+               for result in results), results
+    assert auth_server.token_requests == 1
+    assert backend.get(lock_key) == b"another-process"  # nobody took the lock to hear it

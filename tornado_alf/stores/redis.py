@@ -220,6 +220,11 @@ class RedisTokenStore(FleetCache):
                 token = await self._peek(key, is_usable, guard)
                 if token is not None:
                     return token
+                # The holder's request failed: every waiter hears it at its next look, not
+                # only the one that gets the lock next (the others would wait their turn).
+                cooling = await self._cooling(key, guard)
+                if cooling is not None:
+                    raise cooling
         finally:
             self._waiting -= 1
 
