@@ -218,9 +218,11 @@ class TornadoClient:
 
         Returns a `~asyncio.Future` as `AsyncHTTPClient.fetch` does, to ``await``,
         ``yield`` in a ``gen.coroutine``, pass to ``IOLoop.add_future`` or leave: the
-        request is sent whether or not anyone waits for it. Cancelling the future
-        cancels this request (if no token is there yet, it is never sent), never the
-        token request other calls wait for.
+        request is sent whether or not anyone waits for it: with a valid token it is
+        queued before ``fetch`` returns, as Tornado queues it. Cancelling the future
+        cancels this call as cancelling Tornado's does (its answer is dropped, no replay
+        follows; if no token is there yet, the request is never sent), never the token
+        request other calls wait for.
 
         ``request`` is a URL (``kwargs`` build the `~tornado.httpclient.HTTPRequest`)
         or an `~tornado.httpclient.HTTPRequest`, which is never modified. A 401
