@@ -8,7 +8,8 @@ report. Hypothesis writes the coroutines (waits, bare yields, cancellations
 swallowed, errors, returns) and the consumers (awaited at once, awaited later,
 callbacks, two awaiters, cancelling the future or an awaiting task at any point);
 each scenario runs twice, once with a task and once with a `CallFuture`, and the
-two records must be equal. Real-socket tests of fetch's future are in
+two records must be equal. ``TORNADO_ALF_CALL_FUTURE_EXAMPLES`` sets how many
+scenarios (default 150: about 10 s in the full suite; 2,000 for a slow run). Real-socket tests of fetch's future are in
 test_callbacks.py and test_cancellation.py.
 """
 
@@ -16,15 +17,19 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 from collections.abc import Coroutine
 from typing import Any, Callable
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tornado_alf._call_future import CallFuture
 
 # Made as fetch makes it: the coroutine's first step (``first``) under way, the coroutine not started.
+EXAMPLES = int(os.environ.get("TORNADO_ALF_CALL_FUTURE_EXAMPLES", "150"))
+
 Factory = Callable[["asyncio.Future[Any]", Coroutine[Any, Any, Any]], "asyncio.Future[Any]"]
 
 # A coroutine's steps: wait for the scenario's next future; a bare yield; a wait
@@ -153,7 +158,8 @@ def _run(factory: Factory, *scenario: Any) -> tuple[list[Any], list[str]]:
     return record, reported
 
 
-@settings(max_examples=300, deadline=None)
+@pytest.mark.timeout(300)  # a full gc.collect() per run, in a process holding the whole suite
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(STEPS, ENDS, CONSUMERS, ACTIONS)
 def test_a_call_future_is_seen_as_a_task_is(steps: list[str], end: str, consumer: str, actions: list[str]) -> None:
     as_task, task_reports = _run(lambda _first, coroutine: asyncio.ensure_future(coroutine), steps, end, consumer,
