@@ -1,4 +1,4 @@
-"""The test doubles every test file shares: user stores, one client factory, free ports.
+"""The test doubles every test file shares: user stores, one client factory, free ports, callers under load.
 
 These are real objects of the kinds users pass in (a dict with ``get``/``set``, a
 coroutine client like ``redis.asyncio``), never mocks of Tornado, Redis or the
@@ -19,6 +19,7 @@ __all__ = [
     "CLIENT_SECRET",
     "AsyncStore",
     "BrokenStore",
+    "Callers",
     "DictStore",
     "GetSetStore",
     "SlowStore",
@@ -118,3 +119,38 @@ class SlowStore(GetSetStore):
 
     async def set(self, key: str, value: Any) -> None:  # type: ignore[override]
         super().set(key, value)
+
+
+class Callers:
+    """``count`` coroutines calling ``client.fetch(url)`` back to back until `stop`: what a service under load does.
+
+    ``calls`` counts the answers, ``failures`` those that were not 200 (``raise_error=False``:
+    a failure is counted, never raised). `fifty_more` waits for the next 50 calls, so that a
+    test can change something (rotate a secret) while requests are under way.
+    """
+
+    def __init__(self, client: TornadoClient, url: str, count: int, pause: float) -> None:
+        self.calls = self.failures = 0
+        self._client, self._url, self._pause = client, url, pause
+        self._stopping = asyncio.Event()
+        self._fifty = asyncio.Event()
+        self._tasks = [asyncio.ensure_future(self._call()) for _ in range(count)]
+
+    async def _call(self) -> None:
+        while not self._stopping.is_set():
+            response = await self._client.fetch(self._url, raise_error=False)
+            self.calls += 1
+            self.failures += response.code != 200
+            if self.calls % 50 == 0:
+                self._fifty.set()
+            await asyncio.sleep(self._pause)
+
+    async def fifty_more(self) -> None:
+        """Wait until another 50 calls were answered (every caller together)."""
+        self._fifty.clear()
+        await self._fifty.wait()
+
+    async def stop(self) -> None:
+        """Let every caller finish its call in flight, then return."""
+        self._stopping.set()
+        await asyncio.gather(*self._tasks)

@@ -14,7 +14,7 @@ import redis.asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.doubles import CLIENT_ID, CLIENT_SECRET
+from tests.doubles import CLIENT_ID, CLIENT_SECRET, Callers
 from tests.servers import RedisServer, ask
 from tornado_alf import FileSecret, MemoryTokenStore, RedisTokenStore, TokenError, TornadoClient
 from tornado_alf._sources import expired, jwt_claims
@@ -48,34 +48,16 @@ async def test_a_secret_rotated_on_disk_keeps_a_client_under_load_working(
     auth_server: AuthServer, secret_file: Path
 ) -> None:
     client = TornadoClient(auth_server.token_endpoint, CLIENT_ID, FileSecret(secret_file))
-    failures = 0
-    calls = 0
-    stop = asyncio.Event()
-    fifty_more = asyncio.Event()  # set at every 50th call
-
-    async def caller() -> None:
-        nonlocal failures, calls
-        while not stop.is_set():
-            response = await client.fetch(auth_server.resource_url, raise_error=False)
-            calls += 1
-            failures += response.code != 200
-            if calls % 50 == 0:
-                fifty_more.set()
-            await asyncio.sleep(0.001)
-
-    callers = [asyncio.ensure_future(caller()) for _ in range(8)]
+    callers = Callers(client, auth_server.resource_url, count=8, pause=0.001)
     secrets = [NEW_SECRET, "third-secret", "fourth secret"]
     for secret in secrets:
-        fifty_more.clear()
-        await fifty_more.wait()  # rotate under way, every 50 calls
+        await callers.fifty_more()  # rotate under way, every 50 calls
         write(secret_file, secret)  # the file first, as an operator rotating does
         rotate_at_server(auth_server, secret)  # then the old secret is revoked, tokens with it
-    fifty_more.clear()
-    await fifty_more.wait()
-    stop.set()
-    await asyncio.gather(*callers)
+    await callers.fifty_more()
+    await callers.stop()
     client.close()
-    assert failures == 0
+    assert callers.failures == 0
     # One token per secret: a warm request never read the file.
     assert auth_server.token_requests == len(secrets) + 1
 

@@ -30,6 +30,7 @@ from joserfc.jwk import ECKey, RSAKey
 from tornado.web import Application, RequestHandler
 
 from tests._serve import serve
+from tests.doubles import Callers
 from tests.interop._pki import make_pki
 from tornado_alf import FileSecret, JwtBearerGrant, MemoryTokenStore, Token, TokenError, TokenExchange, TornadoClient
 from tornado_alf._expiry import ExpiryPolicy
@@ -233,27 +234,14 @@ async def test_assertion_files_replaced_every_second_under_load_give_no_failure(
     grant_server.expires_in = 2  # tokens short enough that assertions are used all along
     client = TornadoClient(grant_server.token_endpoint, CLIENT_ID, client_assertion=FileSecret(path),
                            expiry_margin=0.5)
-    failures = calls = 0
-    deadline = time.monotonic() + 6
-
-    async def caller() -> None:
-        nonlocal failures, calls
-        while time.monotonic() < deadline:
-            response = await client.fetch(grant_server.resource_url, raise_error=False)
-            calls += 1
-            failures += response.code != 200
-            await asyncio.sleep(0.005)
-
-    async def platform() -> None:
-        while time.monotonic() < deadline:
-            await asyncio.sleep(1)
-            write(path, platform_token(lifetime=10))
-
-    await asyncio.gather(platform(), *(caller() for _ in range(4)))
+    callers = Callers(client, grant_server.resource_url, count=4, pause=0.005)
+    for _ in range(6):  # the platform replaces the token every second
+        await asyncio.sleep(1)
+        write(path, platform_token(lifetime=10))
+    await callers.stop()
     client.close()
-    assert (failures, calls > 50, len({form["client_assertion"][0] for form in grant_server.forms}) > 3) == (
-        0, True, True
-    )
+    assert (callers.failures, callers.calls > 50,
+            len({form["client_assertion"][0] for form in grant_server.forms}) > 3) == (0, True, True)
 
 
 # --- private_key_jwt with a certificate (Microsoft Entra ID) ------------------------------------

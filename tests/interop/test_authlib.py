@@ -22,6 +22,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from tornado.httpclient import AsyncHTTPClient
 
+from tests.doubles import Callers
 from tornado_alf import FileSecret, JwtBearerGrant, TokenError, TornadoClient
 
 SERVER = Path(__file__).with_name("authlib_server.py")
@@ -112,35 +113,18 @@ async def test_a_secret_rotated_on_disk_and_revoked_at_authlib_costs_no_call(
     client_file = tmp_path / "client-secret"
     write(client_file, "first-secret")
     client = TornadoClient(authlib.token_endpoint, "secret-client", FileSecret(client_file))
-    failures = calls = 0
-    stop = asyncio.Event()
-    fifty_more = asyncio.Event()  # set at every 50th call
-
-    async def caller() -> None:
-        nonlocal failures, calls
-        while not stop.is_set():
-            response = await client.fetch(authlib.resource_url, raise_error=False)
-            calls += 1
-            failures += response.code != 200
-            if calls % 50 == 0:
-                fifty_more.set()
-            await asyncio.sleep(0.002)
-
-    callers = [asyncio.ensure_future(caller()) for _ in range(4)]
+    callers = Callers(client, authlib.resource_url, count=4, pause=0.002)
     for rotation in range(3):
-        fifty_more.clear()
-        await fifty_more.wait()  # rotate under way, every 50 calls
+        await callers.fifty_more()  # rotate under way, every 50 calls
         new = f"rotated-secret-{rotation}"
         write(client_file, new)  # the new secret is deployed ...
         authlib.set("secret", new)  # ... and the old one revoked at the server,
         await authlib.revoke_all()  # with every token it got
-    fifty_more.clear()
-    await fifty_more.wait()
-    stop.set()
-    await asyncio.gather(*callers)
+    await callers.fifty_more()
+    await callers.stop()
     client.close()
-    print(f"\nAuthlib secret rotation: {calls} calls, {failures} failed, 3 rotations")
-    assert failures == 0
+    print(f"\nAuthlib secret rotation: {callers.calls} calls, {callers.failures} failed, 3 rotations")
+    assert callers.failures == 0
 
 
 async def test_the_rotation_race_against_authlib(authlib: Authlib, tmp_path: Path) -> None:
@@ -190,27 +174,15 @@ async def test_assertion_file_replaced_every_second_under_load_against_authlib(
     write(path, authlib.assertion("assertion-client", "assertion-client", lifetime=10))
     client = TornadoClient(authlib.token_endpoint, "assertion-client", client_assertion=FileSecret(path),
                            expiry_margin=0.5)
-    failures = calls = 0
-    deadline = time.monotonic() + 6
-
-    async def caller() -> None:
-        nonlocal failures, calls
-        while time.monotonic() < deadline:
-            response = await client.fetch(authlib.resource_url, raise_error=False)
-            calls += 1
-            failures += response.code != 200
-            await asyncio.sleep(0.005)
-
-    async def platform() -> None:
-        while time.monotonic() < deadline:
-            await asyncio.sleep(1)
-            write(path, authlib.assertion("assertion-client", "assertion-client", lifetime=10))
-
-    await asyncio.gather(platform(), *(caller() for _ in range(4)))
+    callers = Callers(client, authlib.resource_url, count=4, pause=0.005)
+    for _ in range(6):  # the platform replaces the assertion every second
+        await asyncio.sleep(1)
+        write(path, authlib.assertion("assertion-client", "assertion-client", lifetime=10))
+    await callers.stop()
     stats = client.stats()
     client.close()
-    print(f"\nAuthlib assertion rotation: {calls} calls, {failures} failed")
-    assert (failures, calls > 50, stats.token_requests >= 3) == (0, True, True)
+    print(f"\nAuthlib assertion rotation: {callers.calls} calls, {callers.failures} failed")
+    assert (callers.failures, callers.calls > 50, stats.token_requests >= 3) == (0, True, True)
 
 
 async def test_jwt_bearer_grant_against_authlib(authlib: Authlib, tmp_path: Path) -> None:
