@@ -49,8 +49,8 @@ class CallFuture(asyncio.Future[T]):
             return
         if task.cancelled():
             super().cancel()
-        elif task.exception() is not None:
-            self.set_exception(task.exception())  # type: ignore[arg-type]  # not None, checked
+        elif (error := task.exception()) is not None:
+            self.set_exception(error)
         else:
             self.set_result(task.result())
 

@@ -6,7 +6,7 @@ import copy
 import re
 import urllib.parse
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.httputil import HTTPHeaders
@@ -20,15 +20,23 @@ class Outgoing:
     :arg request: the caller's request (a URL or an `HTTPRequest`, never modified).
     :arg headers: the ``headers`` passed with a URL, or ``None``.
     :arg kwargs: the other `HTTPRequest` arguments passed with a URL.
+    :arg client_for: the HTTP client for the checked copy; its own checks (`ValueError`)
+        come after those of the request's credentials and headers.
     """
 
     __slots__ = ("_headers", "_kwargs", "_request", "http_client", "request")
 
-    def __init__(self, request: Union[str, HTTPRequest], headers: Any, kwargs: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        request: Union[str, HTTPRequest],
+        headers: Any,
+        kwargs: dict[str, Any],
+        client_for: Callable[[HTTPRequest], AsyncHTTPClient],
+    ) -> None:
         self._request, self._headers, self._kwargs = request, headers, kwargs
         self.request = self.fresh()
         refuse_unsendable(self.request)
-        self.http_client: AsyncHTTPClient  # set once the transport took the request
+        self.http_client = client_for(self.request)
 
     def fresh(self) -> HTTPRequest:
         """Another copy of the caller's request: each hop and the replay start from one."""

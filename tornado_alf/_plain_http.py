@@ -28,8 +28,8 @@ _PLAIN_HTTP_AUTHORITY = re.compile(r"http:/*([^/?#]*)", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=256)
-def _loopback_authority(authority: str) -> bool:
-    return is_loopback(urllib.parse.urlsplit("//" + authority).hostname)
+def _host(authority: str) -> Optional[str]:
+    return urllib.parse.urlsplit("//" + authority).hostname
 
 
 @functools.lru_cache(maxsize=256)
@@ -54,9 +54,11 @@ def refuse_plain_http(url: str, argument: str, what: str, allowed: bool) -> None
     """
     # The authority alone decides, parsed once per authority: this runs before every request.
     plain = None if allowed else _PLAIN_HTTP_AUTHORITY.match(url)
-    if plain is None or _loopback_authority(plain.group(1)):
+    if plain is None:
         return
-    host = urllib.parse.urlsplit("//" + plain.group(1)).hostname
+    host = _host(plain.group(1))
+    if is_loopback(host):
+        return
     raise ValueError(
         f"{argument} is plain http:// to {host}, not the loopback: {what} would cross the network in "
         f"clear; use https, or where something else encrypts the traffic pass allow_insecure_http=True "

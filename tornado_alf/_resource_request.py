@@ -58,8 +58,7 @@ class ResourceRequests:
         """
         if kwargs and not isinstance(request, str):
             raise ValueError("kwargs can't be used if request is an HTTPRequest object")
-        outgoing = Outgoing(request, kwargs.pop("headers", None), kwargs)
-        outgoing.http_client = self._transport.for_request(outgoing.request)
+        outgoing = Outgoing(request, kwargs.pop("headers", None), kwargs, self._transport.for_request)
         cached = tokens.current()
         if cached is None:
             token = asyncio.ensure_future(tokens.get())
@@ -86,6 +85,7 @@ class ResourceRequests:
         held: Optional[Held],
     ) -> HTTPResponse:
         """The rest of the request once ``attempt`` is sent: its redirects, a DPoP nonce, a replay."""
+        # `outcome(attempt)`, written out: one coroutine less on every request's path.
         response, token_seen = attempt.answered(await attempt.sent), True
         if attempt.redirected(response):
             response, token_seen = await attempt.follow(response)
